@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing, starts the local AWS stack,
+# runs format, lint, tests and a bench build, and stops the stack it started even when a step fails.
+# Needs python3, cargo (and node/npm for the DAX fixtures' recorder, which the suite does not run).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+INSTANCE=${XACCT_TEST_INSTANCE:-test}
+STACK="bash scripts/stack/stack.sh"
+started=0
+cleanup() {
+  local rc=$?
+  if [ "$started" = 1 ]; then $STACK stop "$INSTANCE" >/dev/null 2>&1 || true; fi
+  # private instances a killed test run may have left behind
+  for dir in .local-stack/instances/*/; do
+    name=$(basename "$dir")
+    case "$name" in default|"$INSTANCE") ;; *) $STACK stop "$name" >/dev/null 2>&1 || true ;; esac
+  done
+  exit "$rc"
+}
+trap cleanup EXIT
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  step "installing cargo-nextest"
+  cargo install cargo-nextest --locked
+fi
+
+step "format"
+cargo fmt --all --check
+
+step "local AWS stack ($INSTANCE)"
+if ! $STACK status "$INSTANCE" >/dev/null 2>&1; then started=1; fi
+$STACK start "$INSTANCE"
+XACCT_STACK_ENV_FILE=$($STACK env "$INSTANCE")
+export XACCT_STACK_ENV_FILE
+# Tests must never fall back to a developer's real AWS setup.
+export AWS_EC2_METADATA_DISABLED=true
+
+step "clippy"
+cargo clippy --all-targets --all-features -- -D warnings
+
+step "bench build"
+cargo bench --all-features --no-run
+
+if [ -f tests/fixtures/dax/manifest.json ]; then
+  step "DAX fixture manifest"
+  python3 scripts/dax/check_manifest.py
+fi
+
+step "doc tests"
+cargo test --all-features --doc
+
+step "tests"
+cargo nextest run --all-features --profile ci --no-tests=fail

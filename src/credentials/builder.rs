@@ -1,0 +1,370 @@
+//! [`AssumedRoleCredentialsBuilder`]: every AssumeRole option, where the source credentials,
+//! region, STS endpoint, HTTP client, clock and sleep come from, and the refresh policy.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_sts::config::IdentityCache;
+use aws_smithy_async::rt::sleep::{default_async_sleep, AsyncSleep, SharedAsyncSleep};
+use aws_smithy_async::time::{SharedTimeSource, TimeSource};
+
+use super::policy::RefreshPolicy;
+use super::provider::AssumedRoleCredentials;
+use super::refresh::{Inner, RefreshCallback, Trigger};
+use super::status::RefreshEvent;
+use super::sts::{AssumeRoleParams, StsCaller, TokenFn, CHAINED_MAX_SECONDS};
+use super::validate;
+use crate::Error;
+
+/// Builds an [`AssumedRoleCredentials`] provider. Made by [`AssumedRoleCredentials::builder`].
+///
+/// The STS client is made from the [`SdkConfig`] given to [`configure`](Self::configure): its
+/// credentials are the source (account B), and its region, endpoint, HTTP client, retry and
+/// timeout settings, time source and sleep are used for AssumeRole. Settings made on this builder
+/// win over the `SdkConfig`'s.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use aws_config::BehaviorVersion;
+/// use cross_account_dynamodb::{AssumedRoleCredentials, RefreshPolicy};
+///
+/// # async fn f() -> Result<(), cross_account_dynamodb::Error> {
+/// let source = aws_config::defaults(BehaviorVersion::latest()).load().await;
+/// let creds = AssumedRoleCredentials::builder("arn:aws:iam::111111111111:role/CrossAccountDynamoRole")
+///     .session_name("orders-api")
+///     .external_id("7d1c-shared-with-account-a")
+///     .duration(Duration::from_secs(3600))
+///     .tags([("team", "orders")])
+///     .refresh_policy(RefreshPolicy::default().jitter(0.2))
+///     .on_refresh(|event| println!("{event:?}"))
+///     .configure(&source)
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a builder does nothing until `build` or `build_deferred` is called"]
+pub struct AssumedRoleCredentialsBuilder {
+    role_arn: String,
+    session_name: Option<String>,
+    external_id: Option<String>,
+    duration: Option<Duration>,
+    policy: Option<String>,
+    policy_arns: Vec<String>,
+    tags: Vec<(String, String)>,
+    transitive_tag_keys: Vec<String>,
+    source_identity: Option<String>,
+    mfa: Option<(String, TokenFn)>,
+    refresh_policy: RefreshPolicy,
+    sdk_config: Option<SdkConfig>,
+    source: Option<SharedCredentialsProvider>,
+    source_is_assumed_role: bool,
+    region: Option<Region>,
+    time: Option<SharedTimeSource>,
+    sleep: Option<SharedAsyncSleep>,
+    callbacks: Vec<RefreshCallback>,
+}
+
+impl fmt::Debug for AssumedRoleCredentialsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssumedRoleCredentialsBuilder")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "** redacted **"),
+            )
+            .field("duration", &self.duration)
+            .field("policy", &self.policy.is_some())
+            .field("policy_arns", &self.policy_arns)
+            .field(
+                "tags",
+                &self.tags.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("transitive_tag_keys", &self.transitive_tag_keys)
+            .field("source_identity", &self.source_identity)
+            .field("mfa_serial", &self.mfa.as_ref().map(|(s, _)| s))
+            .field("refresh_policy", &self.refresh_policy)
+            .field("configured", &self.sdk_config.is_some())
+            .field("source", &self.source.is_some())
+            .field("region", &self.region)
+            .field("on_refresh_callbacks", &self.callbacks.len())
+            .finish()
+    }
+}
+
+impl AssumedRoleCredentialsBuilder {
+    pub(crate) fn new(role_arn: String) -> Self {
+        AssumedRoleCredentialsBuilder {
+            role_arn,
+            session_name: None,
+            external_id: None,
+            duration: None,
+            policy: None,
+            policy_arns: Vec::new(),
+            tags: Vec::new(),
+            transitive_tag_keys: Vec::new(),
+            source_identity: None,
+            mfa: None,
+            refresh_policy: RefreshPolicy::default(),
+            sdk_config: None,
+            source: None,
+            source_is_assumed_role: false,
+            region: None,
+            time: None,
+            sleep: None,
+            callbacks: Vec::new(),
+        }
+    }
+
+    /// The role session name (2–64 of letters, digits and `_+=,.@-`); it shows in account A's
+    /// CloudTrail. Default: `cross-account-dynamodb-<unix millis>`.
+    pub fn session_name(mut self, name: impl Into<String>) -> Self {
+        self.session_name = Some(name.into());
+        self
+    }
+
+    /// The external id the role's trust policy requires (`sts:ExternalId`). Never logged.
+    pub fn external_id(mut self, external_id: impl Into<String>) -> Self {
+        self.external_id = Some(external_id.into());
+        self
+    }
+
+    /// The session duration, 900 s to 43200 s (whole seconds). Default: STS's (one hour).
+    /// When the source is another [`AssumedRoleCredentials`] (role chaining), more than one
+    /// hour is clamped to 3600 s with a warning, since STS caps chained sessions there.
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.duration = Some(duration);
+        self
+    }
+
+    /// An inline session policy (JSON) that narrows the role's permissions for this session.
+    pub fn policy(mut self, policy_json: impl Into<String>) -> Self {
+        self.policy = Some(policy_json.into());
+        self
+    }
+
+    /// Managed session policies (ARNs), at most 10.
+    pub fn policy_arns<I, S>(mut self, arns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.policy_arns.extend(arns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Session tags (key, value), at most 50.
+    pub fn tags<I, K, V>(mut self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.tags
+            .extend(tags.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Session tag keys that carry over to later hops of a role chain.
+    pub fn transitive_tag_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.transitive_tag_keys
+            .extend(keys.into_iter().map(Into::into));
+        self
+    }
+
+    /// The source identity recorded for the session (2–64 of letters, digits and `_+=,.@-`).
+    pub fn source_identity(mut self, identity: impl Into<String>) -> Self {
+        self.source_identity = Some(identity.into());
+        self
+    }
+
+    /// MFA: the device's serial number (or ARN), and a function that returns a current token
+    /// code. It is called at every refresh, so it must produce a fresh code each time.
+    pub fn mfa(
+        mut self,
+        serial_number: impl Into<String>,
+        token_code: impl Fn() -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.mfa = Some((serial_number.into(), Arc::new(token_code)));
+        self
+    }
+
+    /// When to refresh and how to back off; see [`RefreshPolicy`].
+    pub fn refresh_policy(mut self, policy: RefreshPolicy) -> Self {
+        self.refresh_policy = policy;
+        self
+    }
+
+    /// Takes the source credentials, region, STS endpoint, HTTP client, retry and timeout
+    /// settings, time source and sleep from an `SdkConfig` (usually account B's
+    /// `aws_config::load_defaults`).
+    pub fn configure(mut self, config: &SdkConfig) -> Self {
+        self.sdk_config = Some(config.clone());
+        self
+    }
+
+    /// The source credentials (account B), overriding the `SdkConfig`'s. Any provider works;
+    /// another `AssumedRoleCredentials` makes a role chain in which each hop caches and
+    /// refreshes on its own.
+    pub fn source(mut self, provider: impl ProvideCredentials + 'static) -> Self {
+        self.source_is_assumed_role = (&provider as &dyn Any).is::<AssumedRoleCredentials>();
+        self.source = Some(SharedCredentialsProvider::new(provider));
+        self
+    }
+
+    /// The STS region (selects the regional STS endpoint), overriding the `SdkConfig`'s.
+    pub fn region(mut self, region: impl Into<Region>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// The clock, overriding the `SdkConfig`'s (for tests).
+    pub fn time_source(mut self, time: impl TimeSource + 'static) -> Self {
+        self.time = Some(SharedTimeSource::new(time));
+        self
+    }
+
+    /// The sleep, overriding the `SdkConfig`'s (for tests).
+    pub fn sleep_impl(mut self, sleep: impl AsyncSleep + 'static) -> Self {
+        self.sleep = Some(SharedAsyncSleep::new(sleep));
+        self
+    }
+
+    /// Called after every fetch, successful or not, outside any lock. Keep it quick: it runs
+    /// on the refresh path. May be called more than once to add callbacks.
+    pub fn on_refresh(mut self, callback: impl Fn(&RefreshEvent) + Send + Sync + 'static) -> Self {
+        self.callbacks.push(Arc::new(callback));
+        self
+    }
+
+    /// Validates, calls AssumeRole once, and starts the background refresh. A wrong role,
+    /// trust policy or external id fails here, with an error that says what to check.
+    pub async fn build(self) -> Result<AssumedRoleCredentials, Error> {
+        let creds = self.build_deferred()?;
+        creds.inner().ensure_task();
+        creds.inner().load(Trigger::Forced).await?;
+        Ok(creds)
+    }
+
+    /// Validates and returns at once, without calling STS: for services that must start while
+    /// STS is unreachable. The first use waits for the first AssumeRole (bounded by the load
+    /// timeout); the background task starts then, or now if a tokio runtime is running.
+    pub fn build_deferred(self) -> Result<AssumedRoleCredentials, Error> {
+        validate::role_arn(&self.role_arn)?;
+        let time = self
+            .time
+            .or_else(|| self.sdk_config.as_ref().and_then(SdkConfig::time_source))
+            .unwrap_or_default();
+        let sleep = self
+            .sleep
+            .or_else(|| self.sdk_config.as_ref().and_then(SdkConfig::sleep_impl))
+            .or_else(default_async_sleep)
+            .ok_or_else(|| {
+                Error::invalid_input(
+                    "configuration",
+                    "no async sleep is available; enable the rt-tokio feature of \
+                     aws-smithy-async or pass one with sleep_impl()",
+                )
+            })?;
+        let session_name = match self.session_name {
+            Some(name) => name,
+            None => {
+                let millis = time
+                    .now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis();
+                format!("cross-account-dynamodb-{millis}")
+            }
+        };
+        validate::session_name(&session_name)?;
+        if let Some(id) = &self.external_id {
+            validate::external_id(id)?;
+        }
+        let mut duration_seconds = self
+            .duration
+            .map(|d| validate::duration_seconds(d.as_secs()))
+            .transpose()?;
+        if self.source_is_assumed_role {
+            if let Some(d) = duration_seconds.filter(|d| *d > CHAINED_MAX_SECONDS) {
+                tracing::warn!(
+                    role_arn = %self.role_arn,
+                    requested = d,
+                    "the source is an assumed role, so this is role chaining, which STS caps at \
+                     one hour: using 3600 s"
+                );
+                duration_seconds = Some(CHAINED_MAX_SECONDS);
+            }
+        }
+        if let Some(p) = &self.policy {
+            validate::policy(p)?;
+        }
+        validate::policy_arns(&self.policy_arns)?;
+        validate::tags(&self.tags, &self.transitive_tag_keys)?;
+        if let Some(id) = &self.source_identity {
+            validate::source_identity(id)?;
+        }
+        if let Some((serial, _)) = &self.mfa {
+            validate::mfa_serial(serial)?;
+        }
+
+        let sdk = self
+            .sdk_config
+            .unwrap_or_else(|| SdkConfig::builder().build());
+        let region = self
+            .region
+            .or_else(|| sdk.region().cloned())
+            .ok_or_else(|| {
+                Error::invalid_input(
+                    "configuration",
+                    "no region for STS; set one on the SdkConfig (AWS_REGION, profile) or call \
+                 .region()",
+                )
+            })?;
+        let source = self
+            .source
+            .or_else(|| sdk.credentials_provider())
+            .ok_or_else(|| {
+                Error::invalid_input(
+                    "configuration",
+                    "no source credentials to call AssumeRole with; pass an SdkConfig that has a \
+                 credentials provider to .configure(), or call .source()",
+                )
+            })?;
+        let mut sts = aws_sdk_sts::config::Builder::from(&sdk)
+            // We cache; a second cache in the STS client would only hide source rotations.
+            .identity_cache(IdentityCache::no_cache())
+            .time_source(time.clone())
+            .sleep_impl(sleep.clone())
+            .region(region);
+        sts.set_credentials_provider(Some(source));
+        if sdk.behavior_version().is_none() {
+            sts = sts.behavior_version(BehaviorVersion::latest());
+        }
+        let params = AssumeRoleParams {
+            role_arn: self.role_arn,
+            session_name,
+            external_id: self.external_id,
+            duration_seconds,
+            policy: self.policy,
+            policy_arns: self.policy_arns,
+            tags: self.tags,
+            transitive_tag_keys: self.transitive_tag_keys,
+            source_identity: self.source_identity,
+            mfa: self.mfa,
+        };
+        let caller = StsCaller::new(aws_sdk_sts::Client::from_conf(sts.build()), params);
+        let inner = Inner::new(caller, self.refresh_policy, time, sleep, self.callbacks);
+        let creds = AssumedRoleCredentials::from_inner(Arc::new(inner));
+        creds.inner().ensure_task();
+        Ok(creds)
+    }
+}

@@ -1,0 +1,18 @@
+//! Self-refreshing assumed-role credentials: [`AssumedRoleCredentials`].
+//!
+//! One module per concern: `policy` (when to refresh), `sts` (one AssumeRole call and its error
+//! classification), `refresh` (cache, single flight, background task), `provider` (the handle),
+//! `builder` (options), `validate` (input checks), `status` (what the provider reports).
+
+mod builder;
+mod policy;
+mod provider;
+mod refresh;
+mod status;
+mod sts;
+mod validate;
+
+pub use builder::AssumedRoleCredentialsBuilder;
+pub use policy::RefreshPolicy;
+pub use provider::AssumedRoleCredentials;
+pub use status::{CredentialsStatus, RefreshEvent, Rotation};

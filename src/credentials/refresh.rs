@@ -1,0 +1,426 @@
+//! The refresh engine: cached credentials behind an `ArcSwap`, one AssumeRole in flight at a
+//! time (its result, success or failure, shared by every waiter), and the background task that
+//! refreshes ahead of expiry.
+//!
+//! Locking: the read path takes no lock. `state` is a `std` mutex held only for bookkeeping,
+//! never across an `.await`. The AssumeRole call itself is a `futures::Shared` future that any
+//! waiter may drive; it captures only the STS caller, never `Inner`, so an abandoned flight
+//! cannot keep the provider alive.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use aws_credential_types::Credentials;
+use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
+use aws_smithy_async::time::SharedTimeSource;
+use futures_util::future::{self, BoxFuture, Either, FutureExt, Shared};
+use tokio::sync::{watch, Notify};
+
+use super::policy::{RefreshPolicy, Schedule};
+use super::status::{CredentialsStatus, RefreshEvent, Rotation};
+use super::sts::{Fetched, StsCaller};
+use crate::error::{fmt_time, Error, ErrorKind};
+
+/// Never schedule two proactive refreshes closer than this, whatever STS returns.
+const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
+
+pub(crate) type RefreshCallback = Arc<dyn Fn(&RefreshEvent) + Send + Sync>;
+
+type Flight = Shared<BoxFuture<'static, Result<Fetched, Error>>>;
+
+/// The credentials being served.
+pub(crate) struct Cached {
+    pub(crate) credentials: Credentials,
+    pub(crate) expiry: SystemTime,
+    pub(crate) schedule: Schedule,
+    pub(crate) generation: u64,
+    /// A service rejected these credentials (`invalidate`): never serve them again.
+    pub(crate) rejected: AtomicBool,
+}
+
+impl Cached {
+    #[inline]
+    pub(crate) fn servable_at(&self, now: SystemTime) -> bool {
+        now < self.schedule.valid_until && !self.rejected.load(Ordering::Relaxed)
+    }
+}
+
+/// Why a refresh is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trigger {
+    /// A caller has nothing valid: honour a recent failure instead of calling STS again.
+    Caller,
+    /// The background schedule or `refresh_now`: call STS (or join the call in flight).
+    Forced,
+}
+
+struct State {
+    flight: Option<(u64, Flight, SystemTime)>,
+    next_flight_id: u64,
+    /// The newest finished flight: its id and outcome, for waiters that did not install it.
+    last_outcome: Option<(u64, Result<Arc<Cached>, Error>)>,
+    /// When the background task should next call STS (`None`: nothing fetched yet).
+    next_attempt: Option<SystemTime>,
+    generation: u64,
+    last_refresh: Option<SystemTime>,
+    consecutive_failures: u32,
+    last_error: Option<(SystemTime, Error)>,
+    /// Callers with nothing valid get `last_error` at once until then.
+    error_until: Option<SystemTime>,
+    rng: fastrand::Rng,
+}
+
+pub(crate) struct Inner {
+    pub(crate) sts: Arc<StsCaller>,
+    pub(crate) policy: RefreshPolicy,
+    pub(crate) time: SharedTimeSource,
+    pub(crate) sleep: SharedAsyncSleep,
+    pub(crate) current: ArcSwapOption<Cached>,
+    state: Mutex<State>,
+    /// Wakes the background task: a new schedule, an invalidation, or `Inner` dropping.
+    wake: Arc<Notify>,
+    task_running: Arc<AtomicBool>,
+    rotations: watch::Sender<Rotation>,
+    callbacks: Vec<RefreshCallback>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The task holds only a `Weak`; wake it so it sees the provider is gone and exits.
+        self.wake.notify_one();
+    }
+}
+
+impl Inner {
+    pub(crate) fn new(
+        sts: StsCaller,
+        policy: RefreshPolicy,
+        time: SharedTimeSource,
+        sleep: SharedAsyncSleep,
+        callbacks: Vec<RefreshCallback>,
+    ) -> Self {
+        Inner {
+            sts: Arc::new(sts),
+            policy,
+            time,
+            sleep,
+            current: ArcSwapOption::empty(),
+            state: Mutex::new(State {
+                flight: None,
+                next_flight_id: 0,
+                last_outcome: None,
+                next_attempt: None,
+                generation: 0,
+                last_refresh: None,
+                consecutive_failures: 0,
+                last_error: None,
+                error_until: None,
+                rng: fastrand::Rng::new(),
+            }),
+            wake: Arc::new(Notify::new()),
+            task_running: Arc::new(AtomicBool::new(false)),
+            rotations: watch::channel(Rotation::none()).0,
+            callbacks,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock can only come from a user callback, which runs
+        // outside it; recover the data rather than poisoning every later caller.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn role_arn(&self) -> &str {
+        self.sts.role_arn()
+    }
+
+    /// Fresh credentials, waiting (bounded by the load timeout) on the shared refresh when
+    /// nothing valid is cached. Callers that already checked the cache call this.
+    pub(crate) async fn load(&self, trigger: Trigger) -> Result<Arc<Cached>, Error> {
+        let timeout = self.policy.load_timeout_value();
+        let refresh = std::pin::pin!(self.refresh(trigger));
+        let expired = std::pin::pin!(self.sleep.sleep(timeout));
+        match future::select(refresh, expired).await {
+            Either::Left((Ok(cached), _)) => Ok(cached),
+            Either::Left((Err(e), _)) if trigger == Trigger::Caller => Err(self.unavailable(e)),
+            Either::Left((Err(e), _)) => Err(e),
+            Either::Right(((), _)) => Err(Error::timed_out(self.role_arn(), timeout)),
+        }
+    }
+
+    /// Joins the AssumeRole in flight or starts one, then returns its outcome.
+    async fn refresh(&self, trigger: Trigger) -> Result<Arc<Cached>, Error> {
+        let (id, flight) = {
+            let now = self.time.now();
+            let mut st = self.state();
+            match &st.flight {
+                Some((id, flight, _)) => (*id, flight.clone()),
+                None => {
+                    if trigger == Trigger::Caller {
+                        // Another waiter may have installed credentials since our caller looked.
+                        if let Some(cached) = self.current.load_full() {
+                            if cached.servable_at(now) {
+                                return Ok(cached);
+                            }
+                        }
+                        if let (Some((_, err)), Some(until)) = (&st.last_error, st.error_until) {
+                            if now < until {
+                                return Err(err.clone());
+                            }
+                        }
+                    }
+                    st.next_flight_id += 1;
+                    let id = st.next_flight_id;
+                    let sts = self.sts.clone();
+                    let flight = async move { sts.fetch().await }.boxed().shared();
+                    st.flight = Some((id, flight.clone(), now));
+                    tracing::debug!(role_arn = %self.role_arn(), ?trigger, "refreshing credentials");
+                    (id, flight)
+                }
+            }
+        };
+        let fetched = flight.await;
+        self.complete(id, fetched)
+    }
+
+    /// Installs a finished flight's outcome (once: the first waiter back does it).
+    fn complete(&self, id: u64, fetched: Result<Fetched, Error>) -> Result<Arc<Cached>, Error> {
+        let now = self.time.now();
+        let mut st = self.state();
+        let installed_by_me = matches!(&st.flight, Some((fid, _, _)) if *fid == id);
+        if !installed_by_me {
+            return match &st.last_outcome {
+                Some((_, outcome)) => outcome.clone(),
+                None => Err(Error::other("the refresh was abandoned", None)),
+            };
+        }
+        let started = st.flight.take().map(|(_, _, at)| at).unwrap_or(now);
+        let latency = now.duration_since(started).unwrap_or_default();
+        let fetched = fetched.and_then(|f| {
+            if f.expiry > now {
+                Ok(f)
+            } else {
+                Err(Error::sts(
+                    ErrorKind::StsRejected,
+                    format!(
+                        "STS returned credentials for role {} that expired at {}, before they \
+                         arrived; check this host's clock",
+                        self.role_arn(),
+                        fmt_time(f.expiry)
+                    ),
+                    true,
+                    "credentials already expired on arrival",
+                ))
+            }
+        });
+        let (outcome, event) = match fetched {
+            Ok(f) => {
+                let unit = st.rng.f64();
+                let schedule = self.policy.schedule(now, f.expiry, unit);
+                st.generation += 1;
+                st.last_refresh = Some(now);
+                st.consecutive_failures = 0;
+                st.error_until = None;
+                st.next_attempt = Some(schedule.refresh_at.max(now + MIN_REFRESH_GAP));
+                let cached = Arc::new(Cached {
+                    credentials: f.credentials,
+                    expiry: f.expiry,
+                    schedule,
+                    generation: st.generation,
+                    rejected: AtomicBool::new(false),
+                });
+                self.current.store(Some(cached.clone()));
+                let rotation = Rotation {
+                    generation: cached.generation,
+                    access_key_id: cached.credentials.access_key_id().to_owned(),
+                    expiry: cached.expiry,
+                };
+                tracing::info!(
+                    role_arn = %self.role_arn(),
+                    generation = rotation.generation,
+                    access_key_id = %rotation.access_key_id,
+                    expiry = %fmt_time(rotation.expiry),
+                    refresh_at = %fmt_time(schedule.refresh_at),
+                    latency_ms = latency.as_millis() as u64,
+                    "refreshed credentials"
+                );
+                (Ok(cached), RefreshEvent::Refreshed { rotation, latency })
+            }
+            Err(error) => {
+                st.consecutive_failures = st.consecutive_failures.saturating_add(1);
+                st.last_error = Some((now, error.clone()));
+                let retryable = error.is_retryable();
+                st.error_until = Some(now + self.policy.error_ttl_for(retryable));
+                let valid = self.current.load_full().filter(|c| c.servable_at(now));
+                let valid_until = valid.as_ref().map(|c| c.schedule.valid_until);
+                let unit = st.rng.f64();
+                let next_attempt = self.policy.retry_at(
+                    now,
+                    st.consecutive_failures,
+                    retryable,
+                    valid_until,
+                    unit,
+                );
+                st.next_attempt = Some(next_attempt);
+                tracing::warn!(
+                    role_arn = %self.role_arn(),
+                    error = %error,
+                    cause = ?std::error::Error::source(&error).map(ToString::to_string),
+                    consecutive_failures = st.consecutive_failures,
+                    next_attempt = %fmt_time(next_attempt),
+                    serving_cached = valid.is_some(),
+                    "credential refresh failed"
+                );
+                let event = RefreshEvent::Failed {
+                    error: error.clone(),
+                    consecutive_failures: st.consecutive_failures,
+                    next_attempt,
+                    serving_cached: valid.is_some(),
+                };
+                (Err(error), event)
+            }
+        };
+        st.last_outcome = Some((id, outcome.clone()));
+        drop(st);
+        if let RefreshEvent::Refreshed { rotation, .. } = &event {
+            self.rotations.send_replace(rotation.clone());
+        }
+        for callback in &self.callbacks {
+            callback(&event);
+        }
+        self.wake.notify_one();
+        outcome
+    }
+
+    /// The error a caller with nothing valid sees: the STS error itself before any credentials
+    /// were served, or "expired" with the STS error as its source after.
+    fn unavailable(&self, last: Error) -> Error {
+        let now = self.time.now();
+        match self.current.load_full() {
+            Some(c) if now >= c.schedule.valid_until && !c.rejected.load(Ordering::Relaxed) => {
+                Error::expired(self.role_arn(), c.expiry, Some(last))
+            }
+            _ => last,
+        }
+    }
+
+    /// Marks the credentials with this access key id as rejected and schedules a refresh now.
+    pub(crate) fn invalidate(&self, access_key_id: &str) -> bool {
+        let Some(cached) = self.current.load_full() else {
+            return false;
+        };
+        if cached.credentials.access_key_id() != access_key_id
+            || cached.rejected.swap(true, Ordering::Relaxed)
+        {
+            return false;
+        }
+        tracing::info!(
+            role_arn = %self.role_arn(),
+            access_key_id,
+            generation = cached.generation,
+            "credentials rejected by a service; refreshing before serving again"
+        );
+        self.state().next_attempt = Some(self.time.now());
+        self.wake.notify_one();
+        true
+    }
+
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Rotation> {
+        self.rotations.subscribe()
+    }
+
+    pub(crate) fn status(&self) -> CredentialsStatus {
+        let cached = self.current.load_full();
+        let st = self.state();
+        CredentialsStatus {
+            role_arn: self.role_arn().to_owned(),
+            access_key_id: cached
+                .as_ref()
+                .map(|c| c.credentials.access_key_id().to_owned()),
+            expiry: cached.as_ref().map(|c| c.expiry),
+            valid_until: cached.as_ref().map(|c| c.schedule.valid_until),
+            next_refresh: st.next_attempt,
+            last_refresh: st.last_refresh,
+            refresh_count: st.generation.saturating_sub(1),
+            generation: st.generation,
+            consecutive_failures: st.consecutive_failures,
+            last_error: st.last_error.clone(),
+            invalidated: cached
+                .as_ref()
+                .is_some_and(|c| c.rejected.load(Ordering::Relaxed)),
+            background_task_running: self.task_running.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn task_running(&self) -> bool {
+        self.task_running.load(Ordering::Relaxed)
+    }
+
+    /// Starts the background task on the current tokio runtime, unless one is running.
+    /// Returns whether a task is running afterwards.
+    pub(crate) fn ensure_task(self: &Arc<Self>) -> bool {
+        if self.task_running.load(Ordering::Acquire) {
+            return true;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        if self
+            .task_running
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return true;
+        }
+        let guard = TaskGuard(self.task_running.clone());
+        handle.spawn(background(Arc::downgrade(self), self.wake.clone(), guard));
+        tracing::debug!(role_arn = %self.role_arn(), "background refresh task started");
+        true
+    }
+
+    /// When the background task should act, if anything is scheduled.
+    fn next_attempt(&self) -> Option<SystemTime> {
+        self.state().next_attempt
+    }
+}
+
+/// Clears `task_running` when the task ends, including when its runtime drops it.
+struct TaskGuard(Arc<AtomicBool>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// Refreshes ahead of expiry and retries failures on the backoff schedule, independent of
+/// traffic. Holds only a `Weak`, so it ends when the last provider handle drops.
+async fn background(weak: Weak<Inner>, wake: Arc<Notify>, _guard: TaskGuard) {
+    loop {
+        // Register for wake-ups before reading the schedule, so none is missed in between.
+        let notified = wake.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        let (sleep, wait) = {
+            let Some(inner) = weak.upgrade() else { return };
+            let now = inner.time.now();
+            match inner.next_attempt() {
+                Some(at) if at <= now => {
+                    let _ = inner.refresh(Trigger::Forced).await;
+                    continue;
+                }
+                Some(at) => (inner.sleep.clone(), at.duration_since(now).ok()),
+                None => (inner.sleep.clone(), None),
+            }
+        };
+        match wait {
+            Some(d) => {
+                let timer = std::pin::pin!(sleep.sleep(d));
+                future::select(timer, notified).await;
+            }
+            None => notified.await,
+        }
+    }
+}

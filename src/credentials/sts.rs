@@ -1,0 +1,331 @@
+//! One AssumeRole call: request parameters, the call, the conversion, and error classification.
+//!
+//! Retries inside one call are the STS client's own (the SdkConfig's retry config: standard mode,
+//! 3 attempts by default, exponential backoff, for throttling, 5xx, timeouts and I/O errors).
+//! The provider's backoff (see [`RefreshPolicy`](crate::RefreshPolicy)) spaces whole calls.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::Credentials;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::assume_role::{AssumeRoleError, AssumeRoleOutput};
+use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
+
+use crate::error::{Error, ErrorKind};
+
+/// Chained sessions (credentials from AssumeRole assuming another role) last at most one hour.
+pub(crate) const CHAINED_MAX_SECONDS: i32 = 3600;
+
+/// Produces an MFA token code at each refresh.
+pub(crate) type TokenFn = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Every AssumeRole parameter, validated by the builder.
+#[derive(Clone, Default)]
+pub(crate) struct AssumeRoleParams {
+    pub(crate) role_arn: String,
+    pub(crate) session_name: String,
+    pub(crate) external_id: Option<String>,
+    pub(crate) duration_seconds: Option<i32>,
+    pub(crate) policy: Option<String>,
+    pub(crate) policy_arns: Vec<String>,
+    pub(crate) tags: Vec<(String, String)>,
+    pub(crate) transitive_tag_keys: Vec<String>,
+    pub(crate) source_identity: Option<String>,
+    pub(crate) mfa: Option<(String, TokenFn)>,
+}
+
+impl std::fmt::Debug for AssumeRoleParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumeRoleParams")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "** redacted **"),
+            )
+            .field("duration_seconds", &self.duration_seconds)
+            .field("policy", &self.policy.is_some())
+            .field("policy_arns", &self.policy_arns)
+            .field(
+                "tags",
+                &self.tags.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("transitive_tag_keys", &self.transitive_tag_keys)
+            .field("source_identity", &self.source_identity)
+            .field("mfa_serial", &self.mfa.as_ref().map(|(serial, _)| serial))
+            .finish()
+    }
+}
+
+/// Credentials fresh from STS.
+#[derive(Clone)]
+pub(crate) struct Fetched {
+    pub(crate) credentials: Credentials,
+    pub(crate) expiry: SystemTime,
+}
+
+/// Calls AssumeRole with one prepared STS client.
+pub(crate) struct StsCaller {
+    client: aws_sdk_sts::Client,
+    params: AssumeRoleParams,
+    /// Set once STS said the source is a chained session: ask for at most an hour from then on.
+    capped_to_chained: AtomicBool,
+}
+
+impl std::fmt::Debug for StsCaller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the client: its config is long and not ours to print.
+        f.debug_struct("StsCaller")
+            .field("params", &self.params)
+            .field("capped_to_chained", &self.capped_to_chained)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StsCaller {
+    pub(crate) fn new(client: aws_sdk_sts::Client, params: AssumeRoleParams) -> Self {
+        StsCaller {
+            client,
+            params,
+            capped_to_chained: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn role_arn(&self) -> &str {
+        &self.params.role_arn
+    }
+
+    /// One AssumeRole call (with the STS client's own retries inside it).
+    pub(crate) async fn fetch(&self) -> Result<Fetched, Error> {
+        let duration = self.duration();
+        match self.call(duration).await {
+            Err(e) if duration.is_some_and(|d| d > CHAINED_MAX_SECONDS) && is_chaining_cap(&e) => {
+                tracing::warn!(
+                    role_arn = %self.params.role_arn,
+                    requested = duration,
+                    "the source credentials are a chained role session, which STS caps at one \
+                     hour; asking for 3600 s from now on"
+                );
+                self.capped_to_chained.store(true, Ordering::Relaxed);
+                self.call(Some(CHAINED_MAX_SECONDS))
+                    .await
+                    .map_err(|e| self.classify(e))
+            }
+            result => result.map_err(|e| self.classify(e)),
+        }
+    }
+
+    fn duration(&self) -> Option<i32> {
+        let d = self.params.duration_seconds;
+        if self.capped_to_chained.load(Ordering::Relaxed) {
+            d.map(|d| d.min(CHAINED_MAX_SECONDS))
+        } else {
+            d
+        }
+    }
+
+    async fn call(
+        &self,
+        duration_seconds: Option<i32>,
+    ) -> Result<Fetched, SdkError<AssumeRoleError>> {
+        let p = &self.params;
+        let mut req = self
+            .client
+            .assume_role()
+            .role_arn(&p.role_arn)
+            .role_session_name(&p.session_name)
+            .set_external_id(p.external_id.clone())
+            .set_duration_seconds(duration_seconds)
+            .set_policy(p.policy.clone())
+            .set_source_identity(p.source_identity.clone());
+        for arn in &p.policy_arns {
+            req = req.policy_arns(PolicyDescriptorType::builder().arn(arn).build());
+        }
+        for (key, value) in &p.tags {
+            // Both fields are set, so building cannot fail; the builder validated them.
+            if let Ok(tag) = Tag::builder().key(key).value(value).build() {
+                req = req.tags(tag);
+            }
+        }
+        for key in &p.transitive_tag_keys {
+            req = req.transitive_tag_keys(key);
+        }
+        if let Some((serial, token)) = &p.mfa {
+            req = req.serial_number(serial).token_code(token());
+        }
+        let out = req.send().await?;
+        into_fetched(out).map_err(SdkError::construction_failure)
+    }
+
+    /// Turns an SDK error into ours: what happened to this role, and what to check.
+    fn classify(&self, err: SdkError<AssumeRoleError>) -> Error {
+        let role = &self.params.role_arn;
+        if let SdkError::ServiceError(ctx) = &err {
+            let code = ctx.err().code().unwrap_or("");
+            let status = ctx.raw().status().as_u16();
+            let (kind, retryable, message) = match code {
+                "AccessDenied" => (ErrorKind::AccessDenied, false, self.access_denied_message()),
+                "ExpiredToken"
+                | "InvalidClientTokenId"
+                | "SignatureDoesNotMatch"
+                | "UnrecognizedClientException"
+                | "IncompleteSignature" => (
+                    ErrorKind::SourceCredentials,
+                    code == "ExpiredToken",
+                    format!(
+                        "STS rejected the source credentials used to assume role {role} \
+                         ({code}); check the source (account B) credentials"
+                    ),
+                ),
+                "RegionDisabledException" => (
+                    ErrorKind::StsRejected,
+                    false,
+                    format!(
+                        "STS is not activated in this region for the account of role {role}; \
+                         activate the region in IAM account settings or use another STS region"
+                    ),
+                ),
+                "MalformedPolicyDocument" | "PackedPolicyTooLarge" => (
+                    ErrorKind::StsRejected,
+                    false,
+                    format!("STS rejected the session policy or tags for role {role} ({code})"),
+                ),
+                "ValidationError" => (
+                    ErrorKind::StsRejected,
+                    false,
+                    format!(
+                        "STS rejected the AssumeRole request for role {role} as invalid; check \
+                         the duration against the role's MaxSessionDuration (one hour when the \
+                         source is itself a role session), the session policy and the tags"
+                    ),
+                ),
+                "Throttling"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "IDPCommunicationError"
+                | "ServiceUnavailable"
+                | "InternalFailure" => (
+                    ErrorKind::StsUnavailable,
+                    true,
+                    format!("STS is unavailable for role {role} ({code}); retrying with backoff"),
+                ),
+                _ if status >= 500 => (
+                    ErrorKind::StsUnavailable,
+                    true,
+                    format!("STS failed for role {role} (HTTP {status}); retrying with backoff"),
+                ),
+                _ => (
+                    ErrorKind::StsRejected,
+                    false,
+                    format!("STS rejected AssumeRole for role {role} ({code}, HTTP {status})"),
+                ),
+            };
+            return Error::sts(kind, message, retryable, err);
+        }
+        if source_credentials_failed(&err) {
+            return Error::sts(
+                ErrorKind::SourceCredentials,
+                format!(
+                    "the source credentials (account B) for assuming role {role} could not be \
+                     loaded; check the source provider (environment, profile, instance or task \
+                     role)"
+                ),
+                true,
+                err,
+            );
+        }
+        let what = match &err {
+            SdkError::TimeoutError(_) => "timed out",
+            SdkError::DispatchFailure(_) => "could not be sent (network)",
+            SdkError::ResponseError(_) => "got an unreadable response",
+            _ => "could not be made",
+        };
+        let retryable = !matches!(err, SdkError::ConstructionFailure(_));
+        Error::sts(
+            ErrorKind::StsUnavailable,
+            format!("the AssumeRole call for role {role} {what}"),
+            retryable,
+            err,
+        )
+    }
+
+    /// STS answers a wrong ExternalId, an untrusted principal, a missing `sts:AssumeRole`
+    /// permission and a missing role alike, so list every cause, the likeliest first.
+    fn access_denied_message(&self) -> String {
+        let role = &self.params.role_arn;
+        let causes: &[&str] = if self.params.external_id.is_some() {
+            &[
+                "the external id sent does not match the sts:ExternalId condition in the role's \
+                 trust policy",
+                "the role's trust policy does not trust the calling account or principal",
+                "the calling principal's own IAM policy does not allow sts:AssumeRole on this role",
+                "the role does not exist",
+            ]
+        } else {
+            &[
+                "the role's trust policy does not trust the calling account or principal",
+                "the calling principal's own IAM policy does not allow sts:AssumeRole on this role",
+                "the role's trust policy requires an external id and none was sent",
+                "the role does not exist",
+            ]
+        };
+        let list = causes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("({}) {c}", i + 1))
+            .collect::<Vec<_>>()
+            .join("; ");
+        format!(
+            "AssumeRole into role {role} was denied; STS does not say why, check in order: {list}"
+        )
+    }
+}
+
+fn is_chaining_cap(err: &SdkError<AssumeRoleError>) -> bool {
+    err.as_service_error().is_some_and(|e| {
+        e.code() == Some("ValidationError")
+            && e.message().is_some_and(|m| m.contains("role chaining"))
+    })
+}
+
+fn source_credentials_failed(err: &SdkError<AssumeRoleError>) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if e.is::<CredentialsError>() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+fn into_fetched(out: AssumeRoleOutput) -> Result<Fetched, &'static str> {
+    let c = out
+        .credentials
+        .ok_or("STS answered AssumeRole without credentials")?;
+    let expiry =
+        SystemTime::try_from(c.expiration).map_err(|_| "STS answered an unreadable expiration")?;
+    let mut builder = Credentials::builder()
+        .access_key_id(c.access_key_id)
+        .secret_access_key(c.secret_access_key)
+        .session_token(c.session_token)
+        .expiry(expiry)
+        .provider_name("AssumedRoleCredentials");
+    // arn:aws:sts::<account>:assumed-role/<role>/<session>: DynamoDB's account-based endpoints
+    // need the account id.
+    if let Some(account) = out
+        .assumed_role_user
+        .as_ref()
+        .and_then(|u| u.arn.split(':').nth(4))
+        .filter(|a| !a.is_empty())
+    {
+        builder = builder.account_id(account);
+    }
+    Ok(Fetched {
+        credentials: builder.build(),
+        expiry,
+    })
+}

@@ -1,0 +1,50 @@
+//! Reach DynamoDB in another AWS account, with credentials that never make a request wait.
+//!
+//! ```no_run
+//! use aws_config::BehaviorVersion;
+//! use cross_account_dynamodb::AssumedRoleCredentials;
+//!
+//! # async fn quickstart() -> Result<(), Box<dyn std::error::Error>> {
+//! let source = aws_config::defaults(BehaviorVersion::latest()).load().await; // account B
+//! let creds = AssumedRoleCredentials::builder("arn:aws:iam::111111111111:role/CrossAccountDynamoRole")
+//!     .external_id("7d1c-shared-with-account-a")
+//!     .configure(&source)
+//!     .build()
+//!     .await?; // AssumeRole into account A happens here; errors say what to check
+//! let sdk_config = source.to_builder().credentials_provider(
+//!     aws_credential_types::provider::SharedCredentialsProvider::new(creds.clone())).build();
+//! let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+//! let tables = dynamodb.list_tables().send().await?; // account A's tables
+//! # Ok(()) }
+//! ```
+//!
+//! # What it solves
+//!
+//! A service in account B reads and writes tables in account A through an IAM role in A that
+//! trusts B. The role's credentials are temporary (15 min to 12 h; 1 h when roles are chained).
+//! [`AssumedRoleCredentials`] holds them behind an `ArcSwap` and refreshes them in the
+//! background before they expire: requests never wait on STS while valid credentials exist,
+//! an STS outage is ridden out on the cached credentials, and the provider reports its state.
+//!
+//! # Logging and secrets
+//!
+//! Nothing in this crate logs, prints or puts in an error a secret access key, a session token
+//! or an external id. The AWS SDK itself logs whole request and response bodies at `TRACE`
+//! (the AssumeRole response carries the new secret key and session token): do not enable
+//! `TRACE` for the `aws_smithy_runtime` / `aws_sdk_sts` targets in production.
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rust_2018_idioms
+)]
+
+mod credentials;
+mod error;
+
+pub use credentials::{
+    AssumedRoleCredentials, AssumedRoleCredentialsBuilder, CredentialsStatus, RefreshEvent,
+    RefreshPolicy, Rotation,
+};
+pub use error::{Error, ErrorKind};
