@@ -322,7 +322,12 @@ impl Inner {
             generation = cached.generation,
             "credentials rejected by a service; refreshing before serving again"
         );
-        self.state().next_attempt = Some(self.time.now());
+        {
+            // New information: an earlier failure no longer answers for the next attempt.
+            let mut st = self.state();
+            st.next_attempt = Some(self.time.now());
+            st.error_until = None;
+        }
         self.wake.notify_one();
         true
     }

@@ -9,6 +9,7 @@
 //! saying how to start it; nothing is skipped silently.
 #![allow(dead_code, unreachable_pub, clippy::disallowed_methods)]
 
+pub mod fake_sts;
 pub mod http;
 
 use std::collections::HashMap;

@@ -1,0 +1,80 @@
+//! The read path allocates nothing: `provide_credentials` with valid cached credentials is an
+//! `ArcSwap` load and an `Arc` clone, returned as a ready future. Proved with a counting global
+//! allocator (this test binary's own), so it cannot pass by accident.
+#![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; this is test-only
+
+mod support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_async::test_util::tick_advance_sleep::tick_advance_time_and_sleep;
+use cross_account_dynamodb::AssumedRoleCredentials;
+use futures_util::FutureExt;
+use support::fake_sts::{FakeSts, Reply};
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[tokio::test]
+async fn provide_credentials_allocates_nothing_while_valid() {
+    let (time, sleep) = tick_advance_time_and_sleep();
+    let sts = FakeSts::new(time, sleep);
+    sts.set(Reply::Ok(Duration::from_secs(3600)));
+    let creds = AssumedRoleCredentials::builder("arn:aws:iam::111111111111:role/R")
+        .session_name("alloc")
+        .configure(&sts.sdk_config(1))
+        .build()
+        .await
+        .unwrap();
+    // warm up thread-locals (arc-swap's debt list) outside the counted region
+    let _ = creds.provide_credentials().now_or_never();
+
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    let mut served = 0;
+    for _ in 0..10_000 {
+        if let Some(Ok(c)) = creds.provide_credentials().now_or_never() {
+            served += c.access_key_id().len();
+        }
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed);
+
+    // Positive control: the counter does count (a Vec allocates).
+    COUNTING.store(true, Ordering::Relaxed);
+    let v = vec![0u8; 64];
+    COUNTING.store(false, Ordering::Relaxed);
+    drop(v);
+
+    assert_eq!(
+        served,
+        10_000 * FakeSts::access_key_of(1).len(),
+        "every call was ready"
+    );
+    assert_eq!(allocations, 0, "allocations on the read path");
+    assert_eq!(
+        ALLOCATIONS.load(Ordering::Relaxed),
+        1,
+        "the allocation counter works"
+    );
+}
