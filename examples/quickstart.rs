@@ -21,81 +21,16 @@
 // Examples are applications: they may read the real clock and sleep.
 #![allow(clippy::disallowed_methods)]
 
+mod support;
+
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
-use aws_sdk_dynamodb::config::IdentityCache;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::date_time::{DateTime, Format};
 use cross_account_dynamodb::{AssumedRoleCredentials, RefreshEvent};
+use support::{target, BoxError};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Where the example runs: real AWS or the local stack.
-struct Target {
-    source: SdkConfig,
-    role_arn: String,
-    external_id: Option<String>,
-    table: String,
-    place: &'static str,
-}
-
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-async fn target(watch: bool) -> Result<Target, BoxError> {
-    if let Some(role_arn) = var("XACCT_ROLE_ARN") {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = var("XACCT_REGION") {
-            loader = loader.region(Region::new(region));
-        }
-        return Ok(Target {
-            source: loader.load().await,
-            role_arn,
-            external_id: var("XACCT_EXTERNAL_ID"),
-            table: var("XACCT_TABLE").ok_or("XACCT_ROLE_ARN is set, so set XACCT_TABLE too")?,
-            place: "real AWS",
-        });
-    }
-    let stack = |name: &str| {
-        var(&format!("XACCT_STACK_{name}")).ok_or_else(|| {
-            format!(
-                "XACCT_STACK_{name} is not set: run this through scripts/demo.sh (local stack), \
-                 or set XACCT_ROLE_ARN and XACCT_TABLE for real AWS"
-            )
-        })
-    };
-    let source = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(stack("REGION")?))
-        .endpoint_url(stack("ENDPOINT")?)
-        .credentials_provider(Credentials::new(
-            stack("B_ACCESS_KEY_ID")?,
-            stack("B_SECRET_ACCESS_KEY")?,
-            None,
-            None,
-            "local-stack",
-        ))
-        .load()
-        .await;
-    // Watching on the local stack: use the role whose sessions last 20 s, so refreshes show.
-    let (role_arn, external_id) = if watch {
-        (stack("SHORT_SESSION_ROLE_ARN")?, None)
-    } else {
-        (stack("ROLE_ARN")?, Some(stack("EXTERNAL_ID")?))
-    };
-    Ok(Target {
-        source,
-        role_arn,
-        external_id,
-        table: stack("TABLE")?,
-        place: "the local stack",
-    })
-}
-
-async fn caller(config: &SdkConfig) -> Result<String, BoxError> {
+async fn caller(config: &aws_config::SdkConfig) -> Result<String, BoxError> {
     let me = aws_sdk_sts::Client::new(config)
         .get_caller_identity()
         .send()
@@ -114,7 +49,13 @@ async fn main() -> Result<(), BoxError> {
         [flag, secs] if flag == "--watch" => secs.parse()?,
         _ => return Err("usage: quickstart [--watch SECONDS]".into()),
     };
-    let t = target(watch_secs > 0).await?;
+    // Watching on the local stack: the role whose sessions last 20 s, so refreshes show.
+    let t = if watch_secs > 0 {
+        target("SHORT_SESSION_ROLE_ARN", false).await?
+    } else {
+        target("ROLE_ARN", true).await?
+    };
+    let table = t.setting("TABLE", "TABLE")?;
     println!("running against {}", t.place);
     println!(
         "1. source identity (account B): {}",
@@ -143,24 +84,16 @@ async fn main() -> Result<(), BoxError> {
     }
     let creds = builder.build().await?;
     println!("2. assumed {}", creds.role_arn());
-
-    // Every client built from this config shares the provider; the SDK's own cache is off so a
-    // rotation is used by the very next request.
-    let account_a = t
-        .source
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(creds.clone()))
-        .identity_cache(IdentityCache::no_cache())
-        .build();
     println!(
         "3. assumed identity (account A): {}",
-        caller(&account_a).await?
+        caller(&creds.sdk_config()).await?
     );
 
-    let ddb = aws_sdk_dynamodb::Client::new(&account_a);
+    // A ready client: shares the provider, SDK cache off, heals on ExpiredToken.
+    let ddb = creds.dynamodb();
     let pk = format!("quickstart-{}", std::process::id());
     ddb.put_item()
-        .table_name(&t.table)
+        .table_name(&table)
         .item("pk", AttributeValue::S(pk.clone()))
         .item("sk", AttributeValue::N("1".into()))
         .item("note", AttributeValue::S("written from account B".into()))
@@ -168,7 +101,7 @@ async fn main() -> Result<(), BoxError> {
         .await?;
     let item = ddb
         .get_item()
-        .table_name(&t.table)
+        .table_name(&table)
         .key("pk", AttributeValue::S(pk.clone()))
         .key("sk", AttributeValue::N("1".into()))
         .consistent_read(true)
@@ -177,8 +110,7 @@ async fn main() -> Result<(), BoxError> {
         .item
         .ok_or("the item just written was not found")?;
     println!(
-        "4. put and got {pk} in {}: note = {:?}",
-        t.table,
+        "4. put and got {pk} in {table}: note = {:?}",
         item.get("note")
     );
 
@@ -187,7 +119,7 @@ async fn main() -> Result<(), BoxError> {
         for _ in 0..watch_secs {
             tokio::time::sleep(Duration::from_secs(1)).await;
             ddb.get_item()
-                .table_name(&t.table)
+                .table_name(&table)
                 .key("pk", AttributeValue::S(pk.clone()))
                 .key("sk", AttributeValue::N("1".into()))
                 .send()

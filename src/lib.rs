@@ -40,11 +40,15 @@
     rust_2018_idioms
 )]
 
+mod client;
 mod credentials;
 mod error;
+mod pool;
 
+pub use client::{InvalidateOnExpiredToken, RetryOnExpiredToken};
 pub use credentials::{
     AssumedRoleCredentials, AssumedRoleCredentialsBuilder, CredentialsStatus, RefreshEvent,
     RefreshPolicy, Rotation,
 };
 pub use error::{Error, ErrorKind};
+pub use pool::{CrossAccountPool, CrossAccountPoolBuilder, RoleSpec};

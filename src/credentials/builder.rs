@@ -63,6 +63,7 @@ pub struct AssumedRoleCredentialsBuilder {
     source: Option<SharedCredentialsProvider>,
     source_is_assumed_role: bool,
     region: Option<Region>,
+    sts_endpoint_url: Option<String>,
     time: Option<SharedTimeSource>,
     sleep: Option<SharedAsyncSleep>,
     callbacks: Vec<RefreshCallback>,
@@ -114,6 +115,7 @@ impl AssumedRoleCredentialsBuilder {
             source: None,
             source_is_assumed_role: false,
             region: None,
+            sts_endpoint_url: None,
             time: None,
             sleep: None,
             callbacks: Vec::new(),
@@ -223,6 +225,13 @@ impl AssumedRoleCredentialsBuilder {
     /// The STS region (selects the regional STS endpoint), overriding the `SdkConfig`'s.
     pub fn region(mut self, region: impl Into<Region>) -> Self {
         self.region = Some(region.into());
+        self
+    }
+
+    /// The STS endpoint (an STS interface VPC endpoint, say), for AssumeRole only: it does not
+    /// reach the DynamoDB or other service clients built from this provider.
+    pub fn sts_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.sts_endpoint_url = Some(url.into());
         self
     }
 
@@ -339,15 +348,26 @@ impl AssumedRoleCredentialsBuilder {
                  credentials provider to .configure(), or call .source()",
                 )
             })?;
-        let mut sts = aws_sdk_sts::config::Builder::from(&sdk)
+        // What service clients are built from: the SdkConfig as given (its region wins over the
+        // STS-only override), with this provider's clock and sleep.
+        let mut services = sdk
+            .to_builder()
+            .time_source(time.clone())
+            .sleep_impl(sleep.clone());
+        if sdk.region().is_none() {
+            services.set_region(Some(region.clone()));
+        }
+        if sdk.behavior_version().is_none() {
+            services.set_behavior_version(Some(BehaviorVersion::latest()));
+        }
+        let services = services.build();
+        let mut sts = aws_sdk_sts::config::Builder::from(&services)
             // We cache; a second cache in the STS client would only hide source rotations.
             .identity_cache(IdentityCache::no_cache())
-            .time_source(time.clone())
-            .sleep_impl(sleep.clone())
             .region(region);
         sts.set_credentials_provider(Some(source));
-        if sdk.behavior_version().is_none() {
-            sts = sts.behavior_version(BehaviorVersion::latest());
+        if let Some(url) = self.sts_endpoint_url {
+            sts = sts.endpoint_url(url);
         }
         let params = AssumeRoleParams {
             role_arn: self.role_arn,
@@ -362,7 +382,14 @@ impl AssumedRoleCredentialsBuilder {
             mfa: self.mfa,
         };
         let caller = StsCaller::new(aws_sdk_sts::Client::from_conf(sts.build()), params);
-        let inner = Inner::new(caller, self.refresh_policy, time, sleep, self.callbacks);
+        let inner = Inner::new(
+            caller,
+            services,
+            self.refresh_policy,
+            time,
+            sleep,
+            self.callbacks,
+        );
         let creds = AssumedRoleCredentials::from_inner(Arc::new(inner));
         creds.inner().ensure_task();
         Ok(creds)

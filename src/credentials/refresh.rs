@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
+use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::SharedTimeSource;
@@ -74,6 +75,9 @@ struct State {
 
 pub(crate) struct Inner {
     pub(crate) sts: Arc<StsCaller>,
+    /// What service clients are built from: the source `SdkConfig`'s region and settings
+    /// (not STS-only overrides), with this provider's clock and sleep.
+    pub(crate) services: SdkConfig,
     pub(crate) policy: RefreshPolicy,
     pub(crate) time: SharedTimeSource,
     pub(crate) sleep: SharedAsyncSleep,
@@ -96,6 +100,7 @@ impl Drop for Inner {
 impl Inner {
     pub(crate) fn new(
         sts: StsCaller,
+        services: SdkConfig,
         policy: RefreshPolicy,
         time: SharedTimeSource,
         sleep: SharedAsyncSleep,
@@ -103,6 +108,7 @@ impl Inner {
     ) -> Self {
         Inner {
             sts: Arc::new(sts),
+            services,
             policy,
             time,
             sleep,

@@ -1,6 +1,8 @@
-//! An in-process STS for deterministic provider tests: an `HttpClient` that answers AssumeRole
-//! from a script, counts HTTP requests, records every request's parameters and signing key,
-//! and takes its time (expirations, latency) from the injected clock and sleep.
+//! An in-process STS (and a minimal DynamoDB) for deterministic tests: an `HttpClient` that
+//! answers AssumeRole from a script, counts HTTP requests, records every request's parameters,
+//! URI and signing key, and takes its time (expirations, latency) from the injected clock and
+//! sleep. DynamoDB requests (an `x-amz-target` of `DynamoDB_20120810.*`) get `{}` or a scripted
+//! error.
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::{BTreeMap, VecDeque};
@@ -59,8 +61,26 @@ impl Request {
     }
 }
 
+/// A DynamoDB request the fake received.
+#[derive(Debug, Clone)]
+pub struct DynamoRequest {
+    /// e.g. `DynamoDB_20120810.GetItem`
+    pub target: String,
+    pub uri: String,
+    pub signed_with: String,
+}
+
+/// What the fake answers a DynamoDB request with (default: `{}`, HTTP 200).
+#[derive(Debug, Clone)]
+pub enum DynamoReply {
+    ExpiredToken,
+    AccessDenied,
+}
+
 #[derive(Debug)]
 struct State {
+    dynamo_script: VecDeque<DynamoReply>,
+    dynamo_requests: Vec<DynamoRequest>,
     default: Reply,
     script: VecDeque<Reply>,
     latency: Duration,
@@ -80,6 +100,8 @@ impl FakeSts {
     pub fn new(time: impl TimeSource + 'static, sleep: impl AsyncSleep + 'static) -> Self {
         FakeSts {
             state: Arc::new(Mutex::new(State {
+                dynamo_script: VecDeque::new(),
+                dynamo_requests: Vec::new(),
                 default: Reply::Ok(Duration::from_secs(3600)),
                 script: VecDeque::new(),
                 latency: Duration::ZERO,
@@ -106,7 +128,17 @@ impl FakeSts {
         self.state.lock().unwrap().latency = latency;
     }
 
-    /// HTTP requests received so far.
+    /// Answer the next DynamoDB requests with these, in order.
+    pub fn script_dynamo(&self, replies: impl IntoIterator<Item = DynamoReply>) {
+        self.state.lock().unwrap().dynamo_script.extend(replies);
+    }
+
+    /// DynamoDB requests received so far.
+    pub fn dynamo_requests(&self) -> Vec<DynamoRequest> {
+        self.state.lock().unwrap().dynamo_requests.clone()
+    }
+
+    /// STS HTTP requests received so far.
     pub fn requests(&self) -> Vec<Request> {
         self.state.lock().unwrap().requests.clone()
     }
@@ -178,6 +210,25 @@ impl FakeSts {
         let had_session_token = request.headers().get("x-amz-security-token").is_some();
         let now = self.time.now();
         let mut st = self.state.lock().unwrap();
+        if let Some(target) = request.headers().get("x-amz-target") {
+            st.dynamo_requests.push(DynamoRequest {
+                target: target.to_owned(),
+                uri: request.uri().to_owned(),
+                signed_with,
+            });
+            let (status, body) = match st.dynamo_script.pop_front() {
+                None => (200, "{}".to_owned()),
+                Some(DynamoReply::ExpiredToken) => (
+                    400,
+                    r#"{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"}"#.to_owned(),
+                ),
+                Some(DynamoReply::AccessDenied) => (
+                    400,
+                    r#"{"__type":"com.amazon.coral.service#AccessDeniedException","message":"not authorized to perform: dynamodb:GetItem"}"#.to_owned(),
+                ),
+            };
+            return (st.latency, status, body);
+        }
         let duration: Option<u64> = params.get("DurationSeconds").and_then(|d| d.parse().ok());
         st.requests.push(Request {
             params: params.clone(),
@@ -246,11 +297,16 @@ impl HttpConnector for FakeSts {
             if !latency.is_zero() {
                 sleep.sleep(latency).await;
             }
+            let content_type = if body.starts_with('{') {
+                "application/x-amz-json-1.0"
+            } else {
+                "text/xml"
+            };
             let mut response = HttpResponse::new(
                 StatusCode::try_from(status).expect("valid status"),
                 SdkBody::from(body),
             );
-            response.headers_mut().insert("content-type", "text/xml");
+            response.headers_mut().insert("content-type", content_type);
             Ok(response)
         })
     }

@@ -102,6 +102,11 @@ impl Stack {
         Ok(stack)
     }
 
+    /// Every `XACCT_STACK_*` variable, for a child process's environment.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A contract variable, without its `XACCT_STACK_` prefix (`var("ROLE_ARN")`).
     pub fn var(&self, name: &str) -> &str {
         let key = format!("XACCT_STACK_{name}");

@@ -1,0 +1,145 @@
+//! `CrossAccountPool`, deterministically: lazy single assumption under concurrency, the
+//! `max_roles` bound, idle eviction on the injected clock, and clients outliving their entry.
+
+mod support;
+
+use std::time::Duration;
+
+use aws_smithy_async::test_util::tick_advance_sleep::{
+    tick_advance_time_and_sleep, TickAdvanceTime,
+};
+use cross_account_dynamodb::{CrossAccountPool, RoleSpec};
+use support::fake_sts::{FakeSts, Reply};
+
+fn role(n: u32) -> String {
+    format!("arn:aws:iam::11111111111{n}:role/Tenant")
+}
+
+fn setup(lifetime: u64) -> (TickAdvanceTime, FakeSts) {
+    let (time, sleep) = tick_advance_time_and_sleep();
+    let sts = FakeSts::new(time.clone(), sleep);
+    sts.set(Reply::Ok(Duration::from_secs(lifetime)));
+    (time, sts)
+}
+
+async fn advance(time: &TickAdvanceTime, by: Duration) {
+    time.tick(by).await;
+    for _ in 0..64 {
+        tokio::task::yield_now().await;
+    }
+}
+
+fn assumed(sts: &FakeSts, role_arn: &str) -> usize {
+    sts.requests()
+        .iter()
+        .filter(|r| r.param("RoleArn") == Some(role_arn))
+        .count()
+}
+
+#[tokio::test]
+async fn fifty_concurrent_callers_for_one_role_make_one_assume_role() {
+    let (_time, sts) = setup(3600);
+    sts.set_latency(Duration::ZERO);
+    let pool = CrossAccountPool::builder()
+        .configure(&sts.sdk_config(1))
+        .build();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.dynamodb(RoleSpec::new(role(1)).external_id("x-ab"))
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(sts.request_count(), 1);
+    assert_eq!(pool.len(), 1);
+}
+
+#[tokio::test]
+async fn specs_that_differ_in_any_option_are_separate_entries() {
+    let (_time, sts) = setup(3600);
+    let pool = CrossAccountPool::builder()
+        .configure(&sts.sdk_config(1))
+        .build();
+    pool.credentials(RoleSpec::new(role(1))).await.unwrap();
+    pool.credentials(RoleSpec::new(role(1)).external_id("id-1"))
+        .await
+        .unwrap();
+    pool.credentials(RoleSpec::new(role(1)).session_name("other"))
+        .await
+        .unwrap();
+    pool.credentials(RoleSpec::new(role(1))).await.unwrap();
+    assert_eq!(pool.len(), 3);
+    assert_eq!(sts.request_count(), 3);
+}
+
+#[tokio::test]
+async fn at_the_bound_the_least_recently_used_role_is_dropped_but_its_clients_live_on() {
+    let (time, sts) = setup(3600);
+    let pool = CrossAccountPool::builder()
+        .configure(&sts.sdk_config(1))
+        .max_roles(2)
+        .build();
+    let first = pool.credentials(RoleSpec::new(role(1))).await.unwrap();
+    advance(&time, Duration::from_secs(1)).await;
+    pool.credentials(RoleSpec::new(role(2))).await.unwrap();
+    advance(&time, Duration::from_secs(1)).await;
+    pool.credentials(RoleSpec::new(role(3))).await.unwrap();
+    assert_eq!(pool.len(), 2, "bounded");
+    // role 1 was dropped from the pool: asking again assumes it anew...
+    pool.credentials(RoleSpec::new(role(1))).await.unwrap();
+    assert_eq!(assumed(&sts, &role(1)), 2);
+    // ...while the provider handed out before keeps refreshing on its own.
+    advance(&time, Duration::from_secs(3600)).await;
+    assert!(first.status().refresh_count >= 1, "{:?}", first.status());
+}
+
+#[tokio::test]
+async fn idle_roles_are_dropped_and_stop_refreshing_unless_held() {
+    let (time, sts) = setup(3600);
+    let pool = CrossAccountPool::builder()
+        .configure(&sts.sdk_config(1))
+        .idle_timeout(Duration::from_secs(600))
+        .build();
+    let held = pool.dynamodb(RoleSpec::new(role(1))).await.unwrap();
+    pool.credentials(RoleSpec::new(role(2))).await.unwrap();
+    assert_eq!(pool.len(), 2);
+    // No calls to the pool at all: the sweeper drops both after the idle timeout.
+    advance(&time, Duration::from_secs(901)).await;
+    assert_eq!(pool.len(), 0);
+    // Two hours later: role 1 (whose client is held) refreshed; role 2 did not.
+    advance(&time, Duration::from_secs(7200)).await;
+    assert!(
+        assumed(&sts, &role(1)) >= 3,
+        "the held client's provider keeps refreshing"
+    );
+    assert_eq!(assumed(&sts, &role(2)), 1, "the dropped role stopped");
+    drop(held);
+}
+
+#[tokio::test]
+async fn bad_specs_are_typed_errors_and_not_pooled() {
+    let (_time, sts) = setup(3600);
+    let pool = CrossAccountPool::builder()
+        .configure(&sts.sdk_config(1))
+        .build();
+    let err = pool
+        .dynamodb(RoleSpec::new("not-an-arn"))
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_input(), "{err}");
+    assert!(pool.is_empty());
+    let denied = {
+        sts.set(Reply::AccessDenied);
+        pool.dynamodb(RoleSpec::new(role(4))).await.unwrap_err()
+    };
+    assert!(denied.is_access_denied());
+    assert!(
+        !format!("{:?}", RoleSpec::new(role(4)).external_id("secret-ext-id"))
+            .contains("secret-ext-id")
+    );
+}
