@@ -16,7 +16,9 @@
 //! Settings aimed at STS stay with STS: the provider builder's `region()` and
 //! `sts_endpoint_url()`, and `AWS_ENDPOINT_URL_STS`, apply to AssumeRole only.
 
+mod explain;
 mod self_heal;
+mod wire;
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -30,8 +32,13 @@ impl AssumedRoleCredentials {
     /// The DynamoDB client config builder, preconfigured: these credentials (shared, so every
     /// client built from them makes one STS call per rotation), the SDK's identity cache off (a
     /// rotation is used by the very next request), the region and settings of the `SdkConfig`
-    /// given to the builder, and self-healing on `ExpiredToken` ([`InvalidateOnExpiredToken`]
-    /// + [`RetryOnExpiredToken`]). Customise it with the SDK's own methods.
+    /// given to the builder, and self-healing on `ExpiredToken` (the
+    /// [`InvalidateOnExpiredToken`] interceptor and the [`RetryOnExpiredToken`] classifier).
+    ///
+    /// An `AccessDeniedException` from DynamoDB gets its message extended to name the role, the
+    /// action and the table, and to say that AssumeRole itself succeeded; an AssumeRole denial
+    /// shows instead as this crate's [`Error`](crate::Error) in the failed request's source
+    /// chain. Customise the builder with the SDK's own methods.
     ///
     /// ```no_run
     /// # async fn f(creds: cross_account_dynamodb::AssumedRoleCredentials) {
@@ -52,6 +59,7 @@ impl AssumedRoleCredentials {
         builder
             .identity_cache(IdentityCache::no_cache())
             .interceptor(self.invalidate_on_expired_token())
+            .interceptor(explain::ExplainAccessDenied::new(self.role_arn()))
             .retry_classifier(RetryOnExpiredToken::new())
     }
 

@@ -109,10 +109,7 @@ impl fmt::Debug for Error {
         f.debug_struct("Error")
             .field("kind", &self.kind())
             .field("message", &self.to_string())
-            .field(
-                "source",
-                &std::error::Error::source(self).map(|s| s.to_string()),
-            )
+            .field("causes", &causes(self))
             .finish()
     }
 }
@@ -201,6 +198,17 @@ impl Error {
             source,
         }))
     }
+}
+
+/// Every cause below `e`, outermost first (for `Debug`: `Display` stays one level).
+fn causes(e: &Error) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        out.push(c.to_string());
+        cur = c.source();
+    }
+    out
 }
 
 /// RFC 3339 in UTC, for messages.

@@ -10,10 +10,8 @@
 //!     .external_id("7d1c-shared-with-account-a")
 //!     .configure(&source)
 //!     .build()
-//!     .await?; // AssumeRole into account A happens here; errors say what to check
-//! let sdk_config = source.to_builder().credentials_provider(
-//!     aws_credential_types::provider::SharedCredentialsProvider::new(creds.clone())).build();
-//! let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+//!     .await?; // AssumeRole into account A happens here; a denial says what to check
+//! let dynamodb = creds.dynamodb(); // refreshed in the background, forever
 //! let tables = dynamodb.list_tables().send().await?; // account A's tables
 //! # Ok(()) }
 //! ```
@@ -25,6 +23,18 @@
 //! [`AssumedRoleCredentials`] holds them behind an `ArcSwap` and refreshes them in the
 //! background before they expire: requests never wait on STS while valid credentials exist,
 //! an STS outage is ridden out on the cached credentials, and the provider reports its state.
+//!
+//! # Where to start
+//!
+//! * [`AssumedRoleCredentials::builder`] (or [`from_profile`](AssumedRoleCredentials::from_profile)
+//!   for a profile with `role_arn` and `credential_source`), then
+//!   [`dynamodb`](AssumedRoleCredentials::dynamodb) /
+//!   [`dynamodb_config`](AssumedRoleCredentials::dynamodb_config) for DynamoDB and
+//!   [`sdk_config`](AssumedRoleCredentials::sdk_config) for KMS, Secrets Manager or any other
+//!   service in account A.
+//! * [`CrossAccountPool`] when one service reaches many accounts.
+//! * [`RefreshPolicy`] to change when refreshes happen; [`CredentialsStatus`],
+//!   [`subscribe`](AssumedRoleCredentials::subscribe) and `on_refresh` to watch them.
 //!
 //! # Logging and secrets
 //!

@@ -142,3 +142,57 @@ mod timing {
         assert_eq!(stack.assume_role_count(&role, &session), 4);
     }
 }
+
+#[tokio::test]
+async fn a_data_action_denial_names_the_action_and_table_not_assume_role() {
+    let stack = Stack::shared();
+    let role = stack.var("NO_GETITEM_ROLE_ARN").to_owned();
+    let creds = provider(stack, &role, &unique_name("deny")).await;
+    let err = creds
+        .dynamodb()
+        .get_item()
+        .table_name(stack.table())
+        .key("pk", AttributeValue::S("x".into()))
+        .key("sk", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    assert_eq!(
+        err.code(),
+        Some("AccessDeniedException"),
+        "the SDK's error, still typed"
+    );
+    let message = err.message().unwrap();
+    assert!(
+        message.contains(&format!(
+            "the role {role} may not perform dynamodb:GetItem on table orders: AssumeRole \
+             succeeded, so the trust policy and external id are fine"
+        )),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_assume_role_denial_shows_in_the_failed_request_with_its_causes() {
+    let stack = Stack::shared();
+    let creds = AssumedRoleCredentials::builder(stack.role_arn())
+        .external_id("not-the-right-one")
+        .configure(&stack.b_config().await)
+        .build_deferred()
+        .unwrap();
+    let err = get(&creds.dynamodb(), stack).await;
+    assert!(err.is_err());
+    let err = creds.dynamodb().list_tables().send().await.unwrap_err();
+    let text = format!(
+        "{}",
+        aws_smithy_types::error::display::DisplayErrorContext(&err)
+    );
+    assert!(
+        text.contains("AssumeRole into role") && text.contains("was denied"),
+        "{text}"
+    );
+    assert!(text.contains("sts:ExternalId condition"), "{text}");
+    assert!(!text.contains("not-the-right-one"), "never the external id");
+}

@@ -102,3 +102,16 @@ fn examples_refuse_to_run_without_a_target() {
         "{err}"
     );
 }
+
+#[test]
+fn ecs_profile() {
+    let out = run("ecs_profile", &[]);
+    assert!(
+        out.contains("caller identity: account 111111111111"),
+        "{out}"
+    );
+    assert!(
+        out.contains("table orders in account A: Some(Active)"),
+        "{out}"
+    );
+}

@@ -21,6 +21,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_smithy_types::retry::ErrorKind;
 
+use super::wire::error_code;
 use crate::AssumedRoleCredentials;
 
 /// Error codes meaning "these credentials are no longer accepted", across protocols.
@@ -160,27 +161,6 @@ fn credentials_rejected(response: &HttpResponse) -> bool {
         return false;
     }
     error_code(response).is_some_and(|code| REJECTED.contains(&code))
-}
-
-/// The error code of an error response, in any AWS protocol: the `x-amzn-ErrorType` header,
-/// a JSON body's `__type` (after any `namespace#`), or a query/XML body's `<Code>`.
-fn error_code(response: &HttpResponse) -> Option<&str> {
-    if let Some(header) = response.headers().get("x-amzn-errortype") {
-        return Some(header.split(':').next().unwrap_or(header));
-    }
-    let body = std::str::from_utf8(response.body().bytes()?).ok()?;
-    if let Some(at) = body.find("\"__type\"") {
-        let value = body[at + "\"__type\"".len()..]
-            .trim_start()
-            .strip_prefix(':')?
-            .trim_start()
-            .strip_prefix('"')?;
-        let value = &value[..value.find('"')?];
-        return Some(value.rsplit('#').next().unwrap_or(value));
-    }
-    let start = body.find("<Code>")? + "<Code>".len();
-    let len = body[start..].find("</Code>")?;
-    Some(&body[start..start + len])
 }
 
 #[cfg(test)]

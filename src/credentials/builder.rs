@@ -13,6 +13,7 @@ use aws_smithy_async::rt::sleep::{default_async_sleep, AsyncSleep, SharedAsyncSl
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 
 use super::policy::RefreshPolicy;
+use super::profile::{self, ProfileSource};
 use super::provider::AssumedRoleCredentials;
 use super::refresh::{Inner, RefreshCallback, Trigger};
 use super::status::RefreshEvent;
@@ -67,6 +68,7 @@ pub struct AssumedRoleCredentialsBuilder {
     time: Option<SharedTimeSource>,
     sleep: Option<SharedAsyncSleep>,
     callbacks: Vec<RefreshCallback>,
+    profile: Option<ProfileSource>,
 }
 
 impl fmt::Debug for AssumedRoleCredentialsBuilder {
@@ -93,6 +95,7 @@ impl fmt::Debug for AssumedRoleCredentialsBuilder {
             .field("source", &self.source.is_some())
             .field("region", &self.region)
             .field("on_refresh_callbacks", &self.callbacks.len())
+            .field("profile", &self.profile.as_ref().map(|p| &p.name))
             .finish()
     }
 }
@@ -119,7 +122,48 @@ impl AssumedRoleCredentialsBuilder {
             time: None,
             sleep: None,
             callbacks: Vec::new(),
+            profile: None,
         }
+    }
+
+    pub(crate) fn from_profile(name: String) -> Self {
+        let mut b = Self::new(String::new());
+        b.profile = Some(ProfileSource {
+            name,
+            files: None,
+            env: None,
+            fs: None,
+        });
+        b
+    }
+
+    pub(crate) fn profile_mut(&mut self) -> Option<&mut ProfileSource> {
+        self.profile.as_mut()
+    }
+
+    /// Fills what the profile says and the builder does not (builder settings win).
+    async fn apply_profile(mut self) -> Result<Self, Error> {
+        let Some(src) = self.profile.take() else {
+            return Ok(self);
+        };
+        let p = profile::resolve(&src, self.sdk_config.as_ref()).await?;
+        self.role_arn = p.role_arn;
+        self.external_id = self.external_id.or(p.external_id);
+        self.session_name = self.session_name.or(p.session_name);
+        self.duration = self.duration.or(p.duration);
+        if self.region.is_none()
+            && self
+                .sdk_config
+                .as_ref()
+                .and_then(SdkConfig::region)
+                .is_none()
+        {
+            self.region = p.region.map(Region::new);
+        }
+        if self.source.is_none() {
+            self.source = Some(p.source);
+        }
+        Ok(self)
     }
 
     /// The role session name (2–64 of letters, digits and `_+=,.@-`); it shows in account A's
@@ -257,7 +301,7 @@ impl AssumedRoleCredentialsBuilder {
     /// Validates, calls AssumeRole once, and starts the background refresh. A wrong role,
     /// trust policy or external id fails here, with an error that says what to check.
     pub async fn build(self) -> Result<AssumedRoleCredentials, Error> {
-        let creds = self.build_deferred()?;
+        let creds = self.apply_profile().await?.build_deferred()?;
         creds.inner().ensure_task();
         creds.inner().load(Trigger::Forced).await?;
         Ok(creds)
@@ -267,6 +311,16 @@ impl AssumedRoleCredentialsBuilder {
     /// STS is unreachable. The first use waits for the first AssumeRole (bounded by the load
     /// timeout); the background task starts then, or now if a tokio runtime is running.
     pub fn build_deferred(self) -> Result<AssumedRoleCredentials, Error> {
+        if let Some(p) = &self.profile {
+            return Err(Error::invalid_input(
+                "profile",
+                format!(
+                    "a builder from from_profile({:?}) reads profile files, which needs \
+                     build().await, not build_deferred()",
+                    p.name
+                ),
+            ));
+        }
         validate::role_arn(&self.role_arn)?;
         let time = self
             .time

@@ -6,6 +6,7 @@
 
 mod builder;
 mod policy;
+mod profile;
 mod provider;
 mod refresh;
 mod status;

@@ -87,6 +87,33 @@ impl AssumedRoleCredentials {
         AssumedRoleCredentialsBuilder::new(role_arn.into())
     }
 
+    /// A builder filled from a profile that has `role_arn` (and optionally `external_id`,
+    /// `role_session_name`, `duration_seconds`), whose `source_profile` or `credential_source`
+    /// (`EcsContainer`, `Ec2InstanceMetadata`, `Environment`) becomes the source through
+    /// aws-config. This is the ECS recipe (`credential_source = EcsContainer` in a profile
+    /// baked into the container) with refresh. Settings made on the builder win over the
+    /// profile's. Build it with `build().await` (reading files is async).
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), cross_account_dynamodb::Error> {
+    /// use aws_config::BehaviorVersion;
+    /// use cross_account_dynamodb::AssumedRoleCredentials;
+    ///
+    /// // ~/.aws/config:
+    /// //   [profile crossAccount]
+    /// //   role_arn = arn:aws:iam::111111111111:role/CrossAccountDynamoRole
+    /// //   credential_source = EcsContainer
+    /// let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    /// let creds = AssumedRoleCredentials::from_profile("crossAccount")
+    ///     .configure(&base)
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_profile(profile_name: impl Into<String>) -> AssumedRoleCredentialsBuilder {
+        AssumedRoleCredentialsBuilder::from_profile(profile_name.into())
+    }
+
     pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
         AssumedRoleCredentials { inner }
     }

@@ -11,6 +11,7 @@
 
 pub mod fake_sts;
 pub mod http;
+pub mod metadata;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
