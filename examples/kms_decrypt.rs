@@ -24,11 +24,10 @@ async fn main() -> Result<(), BoxError> {
     }
     let creds = builder.build().await?;
 
-    // sdk_config() carries the refreshing credentials; the interceptor and classifier add the
-    // ExpiredToken self-healing that an SdkConfig cannot carry.
+    // sdk_config() carries the refreshing credentials and reports rejected ones to the
+    // provider; the classifier (which an SdkConfig cannot carry) retries the rejected request.
     let kms = aws_sdk_kms::Client::from_conf(
         aws_sdk_kms::config::Builder::from(&creds.sdk_config())
-            .interceptor(creds.invalidate_on_expired_token())
             .retry_classifier(RetryOnExpiredToken::new())
             .build(),
     );

@@ -23,7 +23,6 @@ async fn main() -> Result<(), BoxError> {
     let creds = builder.build().await?;
     let secrets = aws_sdk_secretsmanager::Client::from_conf(
         aws_sdk_secretsmanager::config::Builder::from(&creds.sdk_config())
-            .interceptor(creds.invalidate_on_expired_token())
             .retry_classifier(RetryOnExpiredToken::new())
             .build(),
     );

@@ -17,23 +17,32 @@
 //! `sts_endpoint_url()`, and `AWS_ENDPOINT_URL_STS`, apply to AssumeRole only.
 
 mod explain;
+mod heal;
+mod identity_cache;
 mod self_heal;
 mod wire;
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_dynamodb::config::IdentityCache;
+use aws_smithy_runtime_api::client::identity::{IdentityCachePartition, ResolveIdentity};
 
-pub use self_heal::{InvalidateOnExpiredToken, RetryOnExpiredToken};
+use heal::HealingHttpClient;
+use identity_cache::PassThroughCache;
+
+pub use self_heal::RetryOnExpiredToken;
 
 use crate::AssumedRoleCredentials;
 
 impl AssumedRoleCredentials {
     /// The DynamoDB client config builder, preconfigured: these credentials (shared, so every
-    /// client built from them makes one STS call per rotation), the SDK's identity cache off (a
-    /// rotation is used by the very next request), the region and settings of the `SdkConfig`
-    /// given to the builder, and self-healing on `ExpiredToken` (the
-    /// [`InvalidateOnExpiredToken`] interceptor and the [`RetryOnExpiredToken`] classifier).
+    /// client built from them makes one STS call per rotation), the SDK's lazy identity cache
+    /// replaced by a pass-through to this provider (a rotation is used by the very next request,
+    /// and resolving the identity costs an `Arc` clone), the region and settings of the `SdkConfig`
+    /// given to the builder, and self-healing on `ExpiredToken`: its HTTP client (the
+    /// `SdkConfig`'s, wrapped) tells this provider which key a service rejected, and
+    /// [`RetryOnExpiredToken`] retries the request, which then waits for fresh credentials. If
+    /// you replace the HTTP client on this builder, the invalidation half is lost: set custom
+    /// clients on the `SdkConfig` given to the provider instead.
     ///
     /// An `AccessDeniedException` from DynamoDB gets its message extended to name the role, the
     /// action and the table, and to say that AssumeRole itself succeeded; an AssumeRole denial
@@ -54,12 +63,12 @@ impl AssumedRoleCredentials {
     /// # }
     /// ```
     pub fn dynamodb_config(&self) -> aws_sdk_dynamodb::config::Builder {
+        let (shared, cache) = self.shared_with_cache();
         let mut builder = aws_sdk_dynamodb::config::Builder::from(&self.inner().services);
-        builder.set_credentials_provider(Some(self.shared()));
+        builder.set_credentials_provider(Some(shared));
         builder
-            .identity_cache(IdentityCache::no_cache())
-            .interceptor(self.invalidate_on_expired_token())
-            .interceptor(explain::ExplainAccessDenied::new(self.role_arn()))
+            .identity_cache(cache)
+            .http_client(self.healing_http_client())
             .retry_classifier(RetryOnExpiredToken::new())
     }
 
@@ -74,46 +83,53 @@ impl AssumedRoleCredentials {
         aws_sdk_dynamodb::Client::from_conf(self.dynamodb_config().build())
     }
 
-    /// An `SdkConfig` with these refreshing credentials, the SDK identity cache off, and the
-    /// region and settings of the `SdkConfig` given to the builder: for KMS, Secrets Manager or
-    /// any other service in account A.
+    /// An `SdkConfig` with these refreshing credentials, the pass-through identity cache, the
+    /// region and settings of the `SdkConfig` given to the builder, and its HTTP client wrapped
+    /// so that a response rejecting the credentials (`ExpiredToken`) makes the provider refresh
+    /// before the next request: for KMS, Secrets Manager or any other service in account A.
     ///
-    /// An `SdkConfig` cannot carry interceptors or retry classifiers, so clients built from it
-    /// alone do not heal on `ExpiredToken`: add [`invalidate_on_expired_token`] and
-    /// [`RetryOnExpiredToken`] to the service's config builder, as below.
+    /// What it cannot carry: an `SdkConfig` holds no retry classifiers, so the request that
+    /// hit the rejection fails (the next one succeeds) unless the client adds
+    /// [`RetryOnExpiredToken`], as below.
     ///
     /// ```no_run
     /// # async fn f(creds: cross_account_dynamodb::AssumedRoleCredentials) {
     /// use cross_account_dynamodb::RetryOnExpiredToken;
     ///
     /// let config = creds.sdk_config();
-    /// // e.g. aws_sdk_kms::Client::new(&config), or, with self-healing:
+    /// // e.g. aws_sdk_kms::Client::new(&config), or, retrying the rejected request too:
     /// let sts = aws_sdk_sts::Client::from_conf(
     ///     aws_sdk_sts::config::Builder::from(&config)
-    ///         .interceptor(creds.invalidate_on_expired_token())
     ///         .retry_classifier(RetryOnExpiredToken::new())
     ///         .build(),
     /// );
     /// # }
     /// ```
-    ///
-    /// [`invalidate_on_expired_token`]: Self::invalidate_on_expired_token
     pub fn sdk_config(&self) -> SdkConfig {
+        let (shared, cache) = self.shared_with_cache();
         self.inner()
             .services
             .to_builder()
-            .credentials_provider(self.shared())
-            .identity_cache(IdentityCache::no_cache())
+            .credentials_provider(shared)
+            .identity_cache(cache)
+            .http_client(self.healing_http_client())
             .build()
     }
 
-    /// The interceptor that invalidates these credentials when a service rejects them; see
-    /// [`InvalidateOnExpiredToken`].
-    pub fn invalidate_on_expired_token(&self) -> InvalidateOnExpiredToken {
-        InvalidateOnExpiredToken::new(self.clone())
+    /// The `SdkConfig`'s HTTP client (or the SDK's default), wrapped so that a response
+    /// rejecting these credentials invalidates them and a DynamoDB denial is explained.
+    fn healing_http_client(&self) -> HealingHttpClient {
+        HealingHttpClient::new(self.inner().services.http_client(), self.clone())
     }
 
-    fn shared(&self) -> SharedCredentialsProvider {
-        SharedCredentialsProvider::new(self.clone())
+    /// The provider as the SDK takes it, and the pass-through identity cache that serves it
+    /// (in place of the SDK's caches: see `identity_cache.rs`).
+    fn shared_with_cache(&self) -> (SharedCredentialsProvider, PassThroughCache) {
+        let shared = SharedCredentialsProvider::new(self.clone());
+        let partition = shared
+            .cache_partition()
+            .unwrap_or_else(IdentityCachePartition::new);
+        let cache = PassThroughCache::new(self.clone(), partition);
+        (shared, cache)
     }
 }

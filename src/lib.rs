@@ -55,7 +55,7 @@ mod credentials;
 mod error;
 mod pool;
 
-pub use client::{InvalidateOnExpiredToken, RetryOnExpiredToken};
+pub use client::RetryOnExpiredToken;
 pub use credentials::{
     AssumedRoleCredentials, AssumedRoleCredentialsBuilder, CredentialsStatus, RefreshEvent,
     RefreshPolicy, Rotation,

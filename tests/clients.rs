@@ -194,3 +194,26 @@ async fn sdk_config_serves_the_refreshing_credentials() {
     );
     assert!(config.identity_cache().is_some());
 }
+
+#[tokio::test]
+async fn clients_from_sdk_config_heal_on_the_next_request_without_the_classifier() {
+    let (time, sts, creds) = setup().await;
+    // A client built from sdk_config() alone (no retry classifier).
+    let ddb = aws_sdk_dynamodb::Client::new(&creds.sdk_config());
+    sts.script_dynamo([DynamoReply::ExpiredToken]);
+    let first = {
+        let ddb = ddb.clone();
+        drive(&time, async move { get(&ddb).await }).await
+    };
+    assert!(
+        first.unwrap_err().contains("ExpiredToken"),
+        "no classifier: this one fails"
+    );
+    drive(&time, async move { get(&ddb).await }).await.unwrap();
+    let keys: Vec<_> = sts
+        .dynamo_requests()
+        .into_iter()
+        .map(|r| r.signed_with)
+        .collect();
+    assert_eq!(keys, [FakeSts::access_key_of(1), FakeSts::access_key_of(2)]);
+}

@@ -9,7 +9,11 @@ use aws_credential_types::Credentials;
 use tokio::sync::watch;
 
 use super::builder::AssumedRoleCredentialsBuilder;
-use super::refresh::{Inner, Trigger};
+use std::sync::atomic::Ordering;
+
+use aws_smithy_runtime_api::client::identity::Identity;
+
+use super::refresh::{Cached, Inner, Trigger};
 use super::status::{CredentialsStatus, Rotation};
 use crate::Error;
 
@@ -148,20 +152,36 @@ impl AssumedRoleCredentials {
         Ok(cached.credentials.clone())
     }
 
-    /// Valid cached credentials, if any, kicking the background task when the refresh is due
-    /// and the task is gone (its runtime was dropped).
+    /// Valid cached credentials, if any.
     #[inline]
     fn cached_now(&self) -> Option<Credentials> {
-        let now = self.inner.time.now();
+        self.with_servable(|c| c.credentials.clone())
+    }
+
+    /// The same, as the SDK's `Identity` (built once per generation).
+    #[inline]
+    pub(crate) fn cached_identity(&self) -> Option<Identity> {
+        self.with_servable(|c| c.identity.clone())
+    }
+
+    /// Applies `f` to the cached credentials if they may be served now. While the background
+    /// task runs, its `fresh` flag answers without a clock read; otherwise the clock decides,
+    /// and the task is restarted here if a refresh is due (its runtime was dropped).
+    #[inline]
+    fn with_servable<T>(&self, f: impl FnOnce(&Cached) -> T) -> Option<T> {
         let current = self.inner.current.load();
         let cached = current.as_ref()?;
+        if cached.fresh.load(Ordering::Acquire) && self.inner.task_running() {
+            return Some(f(cached));
+        }
+        let now = self.inner.time.now();
         if !cached.servable_at(now) {
             return None;
         }
         if now >= cached.schedule.refresh_at && !self.inner.task_running() {
             self.restart_task();
         }
-        Some(cached.credentials.clone())
+        Some(f(cached))
     }
 
     #[cold]
