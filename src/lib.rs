@@ -41,6 +41,8 @@
 )]
 
 mod credentials;
+#[cfg(feature = "dax")]
+pub mod dax;
 mod error;
 
 pub use credentials::{
