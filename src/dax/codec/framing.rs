@@ -182,7 +182,7 @@ pub(crate) fn read_request_head(r: &mut Reader<'_>, expected: Method) -> Result<
 /// a DAX error reply (the whole frame consumed).
 pub(crate) fn read_response_head(
     r: &mut Reader<'_>,
-) -> Result<Result<(), ServiceError>, CodecError> {
+) -> Result<Result<(), Box<ServiceError>>, CodecError> {
     let mut seq = r.array()?;
     let mut codes = Vec::new();
     while r.next(&mut seq)? {
@@ -191,7 +191,7 @@ pub(crate) fn read_response_head(
     if codes.is_empty() {
         return Ok(Ok(()));
     }
-    ServiceError::read_body(r, codes).map(Err)
+    ServiceError::read_body(r, codes).map(|e| Err(Box::new(e)))
 }
 
 /// Writes the success header.

@@ -82,7 +82,7 @@ pub use framing::{
 };
 pub use key::{decode_compound_key, encode_compound_key, KeyAttribute, KeySchema};
 pub use method::Method;
-pub use projection::{PathElement, Projection};
+pub use projection::{PathElement, ProjectionPaths};
 pub use request::*;
 pub use response::*;
 pub use service_error::{CancellationReasonRaw, ServiceError};

@@ -4,7 +4,7 @@
 //! index of the path in the projection and `value` is what was found at that (possibly nested)
 //! path. The client rebuilds the nested M/L structure; list elements come back in index order,
 //! compacted, as DynamoDB returns them. The paths come from the compiled projection (the
-//! expression compiler is a separate layer; [`Projection::from_compiled`] reads its output).
+//! expression compiler is a separate layer; [`ProjectionPaths::from_compiled`] reads its output).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,23 +30,23 @@ pub enum PathElement {
 /// The attribute paths of a ProjectionExpression, in expression order.
 ///
 /// ```
-/// use cross_account_dynamodb::dax::codec::{PathElement, Projection};
+/// use cross_account_dynamodb::dax::codec::{PathElement, ProjectionPaths};
 ///
 /// // [1, [[18, "a"], [18, "b", 3324(0)]]], as the expression compiler emits "a, b[0]".
 /// let compiled = [0x82, 0x01, 0x82, 0x82, 0x12, 0x61, b'a', 0x83, 0x12, 0x61, b'b', 0xd9, 0x0c, 0xfc, 0x00];
-/// let p = Projection::from_compiled(&compiled)?;
+/// let p = ProjectionPaths::from_compiled(&compiled)?;
 /// assert_eq!(p.paths()[1], vec![PathElement::Name("b".into()), PathElement::Index(0)]);
 /// # Ok::<(), cross_account_dynamodb::dax::codec::CodecError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Projection {
+pub struct ProjectionPaths {
     paths: Vec<Vec<PathElement>>,
 }
 
-impl Projection {
+impl ProjectionPaths {
     /// A projection from explicit paths.
     pub fn new(paths: Vec<Vec<PathElement>>) -> Self {
-        Projection { paths }
+        ProjectionPaths { paths }
     }
 
     /// Reads the paths out of a compiled projection expression (`[1, [[18, …], …]]`).
@@ -88,7 +88,7 @@ impl Projection {
         }
         r.drain(&mut outer, 1)?;
         r.finish()?;
-        Ok(Projection { paths })
+        Ok(ProjectionPaths { paths })
     }
 
     /// The paths.
@@ -229,7 +229,7 @@ mod tests {
 
     #[test]
     fn rebuilds_nested_paths_and_orders_list_elements() {
-        let p = Projection::new(vec![
+        let p = ProjectionPaths::new(vec![
             vec![name("a")],
             vec![name("l"), PathElement::Index(5)],
             vec![name("l"), PathElement::Index(1)],

@@ -21,7 +21,7 @@ use super::{read_reply, write_reply, Reply};
 use crate::dax::codec::attribute_list::{decode_values, write_values};
 use crate::dax::codec::catalog::Catalog;
 use crate::dax::codec::error::CodecError;
-use crate::dax::codec::projection::Projection;
+use crate::dax::codec::projection::ProjectionPaths;
 use crate::dax::codec::request::{build_err, read_key, read_write_requests, schema_for, write_key};
 use crate::dax::codec::value::Item;
 
@@ -50,7 +50,7 @@ fn sorted<V>(m: &HashMap<String, V>) -> Vec<(&String, &V)> {
 pub fn decode_batch_get_item_response(
     frame: &[u8],
     input: &BatchGetItemInput,
-    projections: &HashMap<String, Projection>,
+    projections: &HashMap<String, ProjectionPaths>,
     catalog: &dyn Catalog,
 ) -> Result<Reply<BatchGetItemOutput>, CodecError> {
     read_reply(frame, |r| {
@@ -73,7 +73,7 @@ pub fn decode_batch_get_item_response(
                     while r.next(&mut list)? {
                         match r.datatype()? {
                             Type::Map | Type::MapIndef => {
-                                let empty = Projection::default();
+                                let empty = ProjectionPaths::default();
                                 items.push(projection.unwrap_or(&empty).read_item(r)?);
                             }
                             _ => {
@@ -125,7 +125,7 @@ pub fn decode_batch_get_item_response(
 /// Appends a BatchGetItem reply (server side), quirk included.
 pub fn encode_batch_get_item_response(
     output: &BatchGetItemOutput,
-    projections: &HashMap<String, Projection>,
+    projections: &HashMap<String, ProjectionPaths>,
     catalog: &dyn Catalog,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {

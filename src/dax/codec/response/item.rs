@@ -17,7 +17,7 @@ use crate::dax::codec::catalog::Catalog;
 use crate::dax::codec::cbor::{Reader, Writer};
 use crate::dax::codec::error::CodecError;
 use crate::dax::codec::key::KeySchema;
-use crate::dax::codec::projection::Projection;
+use crate::dax::codec::projection::ProjectionPaths;
 use crate::dax::codec::request::{required, schema_for};
 use crate::dax::codec::value::Item;
 
@@ -30,12 +30,12 @@ const ITEM_COLLECTION_METRICS: u64 = 3;
 pub(crate) fn read_item(
     r: &mut Reader<'_>,
     key: &Item,
-    projection: Option<&Projection>,
+    projection: Option<&ProjectionPaths>,
     catalog: &dyn Catalog,
 ) -> Result<Item, CodecError> {
     match r.datatype()? {
         Type::Map | Type::MapIndef => {
-            let empty = Projection::default();
+            let empty = ProjectionPaths::default();
             projection.unwrap_or(&empty).read_item(r)
         }
         _ => read_item_with_key(r, key, catalog),
@@ -47,7 +47,7 @@ pub(crate) fn write_item(
     w: &mut Writer<'_>,
     item: &Item,
     schema: &KeySchema,
-    projection: Option<&Projection>,
+    projection: Option<&ProjectionPaths>,
     catalog: &dyn Catalog,
 ) -> Result<(), CodecError> {
     match projection {
@@ -77,7 +77,7 @@ pub(crate) fn write_item(
 pub fn decode_get_item_response(
     frame: &[u8],
     input: &GetItemInput,
-    projection: Option<&Projection>,
+    projection: Option<&ProjectionPaths>,
     catalog: &dyn Catalog,
 ) -> Result<Reply<GetItemOutput>, CodecError> {
     read_reply(frame, |r| {
@@ -105,7 +105,7 @@ pub fn decode_get_item_response(
 pub fn encode_get_item_response(
     output: &GetItemOutput,
     input: &GetItemInput,
-    projection: Option<&Projection>,
+    projection: Option<&ProjectionPaths>,
     catalog: &dyn Catalog,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {

@@ -25,8 +25,9 @@ use super::error::CodecError;
 use super::framing::{read_response_head, write_success_head};
 use super::service_error::ServiceError;
 
-/// What a client decoder returns: the output, or the DAX error the server replied with.
-pub type Reply<T> = Result<T, ServiceError>;
+/// What a client decoder returns: the output, or the DAX error the server replied with (boxed:
+/// error replies are rare and the error is large).
+pub type Reply<T> = Result<T, Box<ServiceError>>;
 
 /// Reads a whole response frame: error reply, or success header then `body`.
 pub(crate) fn read_reply<'b, T>(

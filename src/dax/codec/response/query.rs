@@ -15,7 +15,7 @@ use crate::dax::codec::catalog::Catalog;
 use crate::dax::codec::cbor::{Reader, Writer};
 use crate::dax::codec::error::CodecError;
 use crate::dax::codec::key::{decode_compound_key, encode_compound_key, KeySchema};
-use crate::dax::codec::projection::Projection;
+use crate::dax::codec::projection::ProjectionPaths;
 use crate::dax::codec::request::{required, schema_for, write_key};
 use crate::dax::codec::value::Item;
 
@@ -39,12 +39,12 @@ struct Page {
 pub(crate) fn read_scanned_item(
     r: &mut Reader<'_>,
     schema: &KeySchema,
-    projection: Option<&Projection>,
+    projection: Option<&ProjectionPaths>,
     catalog: &dyn Catalog,
 ) -> Result<Item, CodecError> {
     match r.datatype()? {
         Type::Map | Type::MapIndef => {
-            let empty = Projection::default();
+            let empty = ProjectionPaths::default();
             projection.unwrap_or(&empty).read_item(r)
         }
         _ => {
@@ -73,7 +73,7 @@ fn read_page(
     r: &mut Reader<'_>,
     schema: &KeySchema,
     index: Option<&str>,
-    projection: Option<&Projection>,
+    projection: Option<&ProjectionPaths>,
     catalog: &dyn Catalog,
 ) -> Result<Page, CodecError> {
     let mut page = Page::default();
@@ -119,7 +119,7 @@ fn write_page(
     cc: Option<&ConsumedCapacity>,
     schema: &KeySchema,
     index: Option<&str>,
-    projection: Option<&Projection>,
+    projection: Option<&ProjectionPaths>,
     catalog: &dyn Catalog,
 ) -> Result<(), CodecError> {
     let n =
@@ -173,7 +173,7 @@ fn write_page(
 pub fn decode_query_response(
     frame: &[u8],
     input: &QueryInput,
-    projection: Option<&Projection>,
+    projection: Option<&ProjectionPaths>,
     catalog: &dyn Catalog,
 ) -> Result<Reply<QueryOutput>, CodecError> {
     let schema = schema_for(catalog, required(input.table_name(), "TableName")?)?;
@@ -193,7 +193,7 @@ pub fn decode_query_response(
 pub fn encode_query_response(
     output: &QueryOutput,
     input: &QueryInput,
-    projection: Option<&Projection>,
+    projection: Option<&ProjectionPaths>,
     catalog: &dyn Catalog,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
@@ -233,7 +233,7 @@ pub fn encode_query_response(
 pub fn decode_scan_response(
     frame: &[u8],
     input: &ScanInput,
-    projection: Option<&Projection>,
+    projection: Option<&ProjectionPaths>,
     catalog: &dyn Catalog,
 ) -> Result<Reply<ScanOutput>, CodecError> {
     let schema = schema_for(catalog, required(input.table_name(), "TableName")?)?;
@@ -253,7 +253,7 @@ pub fn decode_scan_response(
 pub fn encode_scan_response(
     output: &ScanOutput,
     input: &ScanInput,
-    projection: Option<&Projection>,
+    projection: Option<&ProjectionPaths>,
     catalog: &dyn Catalog,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {

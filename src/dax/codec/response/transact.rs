@@ -15,7 +15,7 @@ use super::item::{read_item, write_item};
 use super::{read_reply, write_reply, Reply};
 use crate::dax::codec::catalog::Catalog;
 use crate::dax::codec::error::CodecError;
-use crate::dax::codec::projection::Projection;
+use crate::dax::codec::projection::ProjectionPaths;
 use crate::dax::codec::request::schema_for;
 use crate::dax::codec::value::Item;
 
@@ -33,7 +33,7 @@ use crate::dax::codec::value::Item;
 pub fn decode_transact_get_items_response(
     frame: &[u8],
     input: &TransactGetItemsInput,
-    projections: &[Option<Projection>],
+    projections: &[Option<ProjectionPaths>],
     catalog: &dyn Catalog,
 ) -> Result<Reply<TransactGetItemsOutput>, CodecError> {
     read_reply(frame, |r| {
@@ -77,7 +77,7 @@ pub fn decode_transact_get_items_response(
 pub fn encode_transact_get_items_response(
     output: &TransactGetItemsOutput,
     input: &TransactGetItemsInput,
-    projections: &[Option<Projection>],
+    projections: &[Option<ProjectionPaths>],
     catalog: &dyn Catalog,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
