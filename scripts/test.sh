@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what is missing, starts the local AWS stack,
 # runs format, lint, tests and a bench build, and stops the stack it started even when a step fails.
-# Needs python3, cargo (and node/npm for the DAX fixtures' recorder, which the suite does not run).
+# Needs python3 (with venv), cargo, and node/npm (scripts/dax/setup.sh installs the official DAX
+# clients: the Python one is the oracle of tests/dax_differential.rs).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -49,6 +50,9 @@ if [ -f tests/fixtures/dax/manifest.json ]; then
   step "DAX fixture manifest"
   python3 scripts/dax/check_manifest.py
 fi
+
+step "DAX reference clients (for the differential tests)"
+bash scripts/dax/setup.sh
 
 step "doc tests"
 cargo test --all-features --doc
