@@ -123,7 +123,7 @@ impl FakeSts {
         self.state.lock().unwrap().script.extend(replies);
     }
 
-    /// Every answer takes this long (on the injected sleep).
+    /// Every STS answer takes this long (on the injected sleep); DynamoDB answers at once.
     pub fn set_latency(&self, latency: Duration) {
         self.state.lock().unwrap().latency = latency;
     }
@@ -227,7 +227,8 @@ impl FakeSts {
                     r#"{"__type":"com.amazon.coral.service#AccessDeniedException","message":"not authorized to perform: dynamodb:GetItem"}"#.to_owned(),
                 ),
             };
-            return (st.latency, status, body);
+            // DynamoDB answers at once; the latency setting is STS's.
+            return (Duration::ZERO, status, body);
         }
         let duration: Option<u64> = params.get("DurationSeconds").and_then(|d| d.parse().ok());
         st.requests.push(Request {
