@@ -50,6 +50,9 @@ if [ -f tests/fixtures/dax/manifest.json ]; then
   python3 scripts/dax/check_manifest.py
 fi
 
+step "DAX oracle (official clients, for the differential tests)"
+bash scripts/dax/setup.sh
+
 step "doc tests"
 cargo test --all-features --doc
 

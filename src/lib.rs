@@ -52,6 +52,8 @@
 
 mod client;
 mod credentials;
+#[cfg(feature = "dax")]
+pub mod dax;
 mod error;
 mod pool;
 
