@@ -51,7 +51,7 @@ if [ -f tests/fixtures/dax/manifest.json ]; then
   python3 scripts/dax/check_manifest.py
 fi
 
-step "DAX reference clients (for the differential tests)"
+step "DAX reference clients (the official Python client is the oracle of the differential tests)"
 bash scripts/dax/setup.sh
 
 step "doc tests"

@@ -1,10 +1,15 @@
 //! DynamoDB Accelerator (DAX).
 //!
-//! [`codec`] is the **low-level layer**: a pure, I/O-free implementation of the DAX wire
-//! protocol (frames, values, keys, every method in both directions, errors, connection
-//! authorization). It is public so that tools, tests and a DAX-speaking gateway can use it;
-//! most applications want the transport built on top of it instead.
+//! DAX clients speak a binary CBOR protocol to the cluster and compile every expression on the
+//! client. Both halves are here, as the **low-level layer**:
 //!
-//! Dependencies point one way: `codec` ← transport ← builder.
+//! * [`codec`]: a pure, I/O-free implementation of the DAX wire protocol (frames, values, keys,
+//!   every method in both directions, errors, connection authorization);
+//! * [`expr`]: the expression compiler (text → DAX tree and back).
+//!
+//! They are public so that tools, tests and a DAX-speaking gateway can use them; most
+//! applications want the transport built on top of them instead. Dependencies point one way:
+//! `codec`, `expr` ← transport ← builder.
 
 pub mod codec;
+pub mod expr;
