@@ -10,6 +10,7 @@ use aws_config::SdkConfig;
 use aws_smithy_async::rt::sleep::{default_async_sleep, AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::SharedTimeSource;
 
+use crate::credentials::{role_option_setters, RoleOptions};
 use crate::{AssumedRoleCredentials, AssumedRoleCredentialsBuilder, Error, RefreshPolicy};
 
 /// A role to assume through a [`CrossAccountPool`], with the per-role options of
@@ -26,146 +27,32 @@ use crate::{AssumedRoleCredentials, AssumedRoleCredentialsBuilder, Error, Refres
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 #[must_use]
-pub struct RoleSpec {
-    role_arn: String,
-    external_id: Option<String>,
-    session_name: Option<String>,
-    duration: Option<Duration>,
-    policy: Option<String>,
-    policy_arns: Vec<String>,
-    tags: Vec<(String, String)>,
-    transitive_tag_keys: Vec<String>,
-    source_identity: Option<String>,
-}
+pub struct RoleSpec(RoleOptions);
 
 impl fmt::Debug for RoleSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RoleSpec")
-            .field("role_arn", &self.role_arn)
-            .field(
-                "external_id",
-                &self.external_id.as_ref().map(|_| "** redacted **"),
-            )
-            .field("session_name", &self.session_name)
-            .field("duration", &self.duration)
-            .field("policy", &self.policy.is_some())
-            .field("policy_arns", &self.policy_arns)
-            .field(
-                "tags",
-                &self.tags.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .field("transitive_tag_keys", &self.transitive_tag_keys)
-            .field("source_identity", &self.source_identity)
-            .finish()
+        f.debug_tuple("RoleSpec").field(&self.0).finish()
     }
 }
 
 impl RoleSpec {
     /// A role ARN with no other options.
     pub fn new(role_arn: impl Into<String>) -> Self {
-        RoleSpec {
+        RoleSpec(RoleOptions {
             role_arn: role_arn.into(),
-            external_id: None,
-            session_name: None,
-            duration: None,
-            policy: None,
-            policy_arns: Vec::new(),
-            tags: Vec::new(),
-            transitive_tag_keys: Vec::new(),
-            source_identity: None,
-        }
+            ..RoleOptions::default()
+        })
     }
 
-    /// See [`AssumedRoleCredentialsBuilder::external_id`].
-    pub fn external_id(mut self, external_id: impl Into<String>) -> Self {
-        self.external_id = Some(external_id.into());
-        self
-    }
-
-    /// See [`AssumedRoleCredentialsBuilder::session_name`].
-    pub fn session_name(mut self, name: impl Into<String>) -> Self {
-        self.session_name = Some(name.into());
-        self
-    }
-
-    /// See [`AssumedRoleCredentialsBuilder::duration`].
-    pub fn duration(mut self, duration: Duration) -> Self {
-        self.duration = Some(duration);
-        self
-    }
-
-    /// See [`AssumedRoleCredentialsBuilder::policy`].
-    pub fn policy(mut self, policy_json: impl Into<String>) -> Self {
-        self.policy = Some(policy_json.into());
-        self
-    }
-
-    /// See [`AssumedRoleCredentialsBuilder::policy_arns`].
-    pub fn policy_arns<I, S>(mut self, arns: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.policy_arns.extend(arns.into_iter().map(Into::into));
-        self
-    }
-
-    /// See [`AssumedRoleCredentialsBuilder::tags`].
-    pub fn tags<I, K, V>(mut self, tags: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        self.tags
-            .extend(tags.into_iter().map(|(k, v)| (k.into(), v.into())));
-        self
-    }
-
-    /// See [`AssumedRoleCredentialsBuilder::transitive_tag_keys`].
-    pub fn transitive_tag_keys<I, S>(mut self, keys: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.transitive_tag_keys
-            .extend(keys.into_iter().map(Into::into));
-        self
-    }
-
-    /// See [`AssumedRoleCredentialsBuilder::source_identity`].
-    pub fn source_identity(mut self, identity: impl Into<String>) -> Self {
-        self.source_identity = Some(identity.into());
-        self
-    }
+    role_option_setters!(0);
 
     /// The role ARN.
     pub fn role_arn(&self) -> &str {
-        &self.role_arn
+        &self.0.role_arn
     }
 
     fn builder(&self) -> AssumedRoleCredentialsBuilder {
-        let s = self.clone();
-        let mut b = AssumedRoleCredentials::builder(s.role_arn)
-            .policy_arns(s.policy_arns)
-            .tags(s.tags)
-            .transitive_tag_keys(s.transitive_tag_keys);
-        if let Some(v) = s.external_id {
-            b = b.external_id(v);
-        }
-        if let Some(v) = s.session_name {
-            b = b.session_name(v);
-        }
-        if let Some(v) = s.duration {
-            b = b.duration(v);
-        }
-        if let Some(v) = s.policy {
-            b = b.policy(v);
-        }
-        if let Some(v) = s.source_identity {
-            b = b.source_identity(v);
-        }
-        b
+        AssumedRoleCredentialsBuilder::from_options(self.0.clone())
     }
 }
 
@@ -373,7 +260,7 @@ impl CrossAccountPool {
                 .map(|(k, _)| k.clone());
             match lru {
                 Some(k) => {
-                    tracing::debug!(role_arn = %k.role_arn, "pool full: dropping the least recently used role");
+                    tracing::debug!(role_arn = %k.0.role_arn, "pool full: dropping the least recently used role");
                     entries.roles.remove(&k);
                 }
                 None => break,
@@ -416,7 +303,7 @@ fn sweep(entries: &mut Entries, now: SystemTime, idle_timeout: Duration) {
             .duration_since(e.last_used)
             .map_or(true, |idle| idle <= idle_timeout);
         if !keep {
-            tracing::debug!(role_arn = %spec.role_arn, "dropping idle role from the pool");
+            tracing::debug!(role_arn = %spec.0.role_arn, "dropping idle role from the pool");
         }
         keep
     });

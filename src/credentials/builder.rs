@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -12,6 +12,7 @@ use aws_sdk_sts::config::IdentityCache;
 use aws_smithy_async::rt::sleep::{default_async_sleep, AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 
+use super::options::{role_option_setters, RoleOptions};
 use super::policy::RefreshPolicy;
 use super::profile::{self, ProfileSource};
 use super::provider::AssumedRoleCredentials;
@@ -49,15 +50,7 @@ use crate::Error;
 /// ```
 #[must_use = "a builder does nothing until `build` or `build_deferred` is called"]
 pub struct AssumedRoleCredentialsBuilder {
-    role_arn: String,
-    session_name: Option<String>,
-    external_id: Option<String>,
-    duration: Option<Duration>,
-    policy: Option<String>,
-    policy_arns: Vec<String>,
-    tags: Vec<(String, String)>,
-    transitive_tag_keys: Vec<String>,
-    source_identity: Option<String>,
+    options: RoleOptions,
     mfa: Option<(String, TokenFn)>,
     refresh_policy: RefreshPolicy,
     sdk_config: Option<SdkConfig>,
@@ -74,21 +67,7 @@ pub struct AssumedRoleCredentialsBuilder {
 impl fmt::Debug for AssumedRoleCredentialsBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AssumedRoleCredentialsBuilder")
-            .field("role_arn", &self.role_arn)
-            .field("session_name", &self.session_name)
-            .field(
-                "external_id",
-                &self.external_id.as_ref().map(|_| "** redacted **"),
-            )
-            .field("duration", &self.duration)
-            .field("policy", &self.policy.is_some())
-            .field("policy_arns", &self.policy_arns)
-            .field(
-                "tags",
-                &self.tags.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .field("transitive_tag_keys", &self.transitive_tag_keys)
-            .field("source_identity", &self.source_identity)
+            .field("options", &self.options)
             .field("mfa_serial", &self.mfa.as_ref().map(|(s, _)| s))
             .field("refresh_policy", &self.refresh_policy)
             .field("configured", &self.sdk_config.is_some())
@@ -102,16 +81,15 @@ impl fmt::Debug for AssumedRoleCredentialsBuilder {
 
 impl AssumedRoleCredentialsBuilder {
     pub(crate) fn new(role_arn: String) -> Self {
-        AssumedRoleCredentialsBuilder {
+        Self::from_options(RoleOptions {
             role_arn,
-            session_name: None,
-            external_id: None,
-            duration: None,
-            policy: None,
-            policy_arns: Vec::new(),
-            tags: Vec::new(),
-            transitive_tag_keys: Vec::new(),
-            source_identity: None,
+            ..RoleOptions::default()
+        })
+    }
+
+    pub(crate) fn from_options(options: RoleOptions) -> Self {
+        AssumedRoleCredentialsBuilder {
+            options,
             mfa: None,
             refresh_policy: RefreshPolicy::default(),
             sdk_config: None,
@@ -147,10 +125,11 @@ impl AssumedRoleCredentialsBuilder {
             return Ok(self);
         };
         let p = profile::resolve(&src, self.sdk_config.as_ref()).await?;
-        self.role_arn = p.role_arn;
-        self.external_id = self.external_id.or(p.external_id);
-        self.session_name = self.session_name.or(p.session_name);
-        self.duration = self.duration.or(p.duration);
+        let o = &mut self.options;
+        o.role_arn = p.role_arn;
+        o.external_id = o.external_id.take().or(p.external_id);
+        o.session_name = o.session_name.take().or(p.session_name);
+        o.duration = o.duration.or(p.duration);
         if self.region.is_none()
             && self
                 .sdk_config
@@ -166,71 +145,7 @@ impl AssumedRoleCredentialsBuilder {
         Ok(self)
     }
 
-    /// The role session name (2–64 of letters, digits and `_+=,.@-`); it shows in account A's
-    /// CloudTrail. Default: `cross-account-dynamodb-<unix millis>`.
-    pub fn session_name(mut self, name: impl Into<String>) -> Self {
-        self.session_name = Some(name.into());
-        self
-    }
-
-    /// The external id the role's trust policy requires (`sts:ExternalId`). Never logged.
-    pub fn external_id(mut self, external_id: impl Into<String>) -> Self {
-        self.external_id = Some(external_id.into());
-        self
-    }
-
-    /// The session duration, 900 s to 43200 s (whole seconds). Default: STS's (one hour).
-    /// When the source is another [`AssumedRoleCredentials`] (role chaining), more than one
-    /// hour is clamped to 3600 s with a warning, since STS caps chained sessions there.
-    pub fn duration(mut self, duration: Duration) -> Self {
-        self.duration = Some(duration);
-        self
-    }
-
-    /// An inline session policy (JSON) that narrows the role's permissions for this session.
-    pub fn policy(mut self, policy_json: impl Into<String>) -> Self {
-        self.policy = Some(policy_json.into());
-        self
-    }
-
-    /// Managed session policies (ARNs), at most 10.
-    pub fn policy_arns<I, S>(mut self, arns: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.policy_arns.extend(arns.into_iter().map(Into::into));
-        self
-    }
-
-    /// Session tags (key, value), at most 50.
-    pub fn tags<I, K, V>(mut self, tags: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        self.tags
-            .extend(tags.into_iter().map(|(k, v)| (k.into(), v.into())));
-        self
-    }
-
-    /// Session tag keys that carry over to later hops of a role chain.
-    pub fn transitive_tag_keys<I, S>(mut self, keys: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.transitive_tag_keys
-            .extend(keys.into_iter().map(Into::into));
-        self
-    }
-
-    /// The source identity recorded for the session (2–64 of letters, digits and `_+=,.@-`).
-    pub fn source_identity(mut self, identity: impl Into<String>) -> Self {
-        self.source_identity = Some(identity.into());
-        self
-    }
+    role_option_setters!(options);
 
     /// MFA: the device's serial number (or ARN), and a function that returns a current token
     /// code. It is called at every refresh, so it must produce a fresh code each time.
@@ -321,7 +236,7 @@ impl AssumedRoleCredentialsBuilder {
                 ),
             ));
         }
-        validate::role_arn(&self.role_arn)?;
+        validate::role_arn(&self.options.role_arn)?;
         let time = self
             .time
             .or_else(|| self.sdk_config.as_ref().and_then(SdkConfig::time_source))
@@ -337,7 +252,7 @@ impl AssumedRoleCredentialsBuilder {
                      aws-smithy-async or pass one with sleep_impl()",
                 )
             })?;
-        let session_name = match self.session_name {
+        let session_name = match self.options.session_name.clone() {
             Some(name) => name,
             None => {
                 let millis = time
@@ -349,17 +264,18 @@ impl AssumedRoleCredentialsBuilder {
             }
         };
         validate::session_name(&session_name)?;
-        if let Some(id) = &self.external_id {
+        if let Some(id) = &self.options.external_id {
             validate::external_id(id)?;
         }
         let mut duration_seconds = self
+            .options
             .duration
             .map(|d| validate::duration_seconds(d.as_secs()))
             .transpose()?;
         if self.source_is_assumed_role {
             if let Some(d) = duration_seconds.filter(|d| *d > CHAINED_MAX_SECONDS) {
                 tracing::warn!(
-                    role_arn = %self.role_arn,
+                    role_arn = %self.options.role_arn,
                     requested = d,
                     "the source is an assumed role, so this is role chaining, which STS caps at \
                      one hour: using 3600 s"
@@ -367,12 +283,12 @@ impl AssumedRoleCredentialsBuilder {
                 duration_seconds = Some(CHAINED_MAX_SECONDS);
             }
         }
-        if let Some(p) = &self.policy {
+        if let Some(p) = &self.options.policy {
             validate::policy(p)?;
         }
-        validate::policy_arns(&self.policy_arns)?;
-        validate::tags(&self.tags, &self.transitive_tag_keys)?;
-        if let Some(id) = &self.source_identity {
+        validate::policy_arns(&self.options.policy_arns)?;
+        validate::tags(&self.options.tags, &self.options.transitive_tag_keys)?;
+        if let Some(id) = &self.options.source_identity {
             validate::source_identity(id)?;
         }
         if let Some((serial, _)) = &self.mfa {
@@ -424,15 +340,11 @@ impl AssumedRoleCredentialsBuilder {
             sts = sts.endpoint_url(url);
         }
         let params = AssumeRoleParams {
-            role_arn: self.role_arn,
-            session_name,
-            external_id: self.external_id,
+            options: RoleOptions {
+                session_name: Some(session_name),
+                ..self.options
+            },
             duration_seconds,
-            policy: self.policy,
-            policy_arns: self.policy_arns,
-            tags: self.tags,
-            transitive_tag_keys: self.transitive_tag_keys,
-            source_identity: self.source_identity,
             mfa: self.mfa,
         };
         let caller = StsCaller::new(aws_sdk_sts::Client::from_conf(sts.build()), params);

@@ -5,6 +5,7 @@
 //! `builder` (options), `validate` (input checks), `status` (what the provider reports).
 
 mod builder;
+mod options;
 mod policy;
 mod profile;
 mod provider;
@@ -14,6 +15,7 @@ mod sts;
 mod validate;
 
 pub use builder::AssumedRoleCredentialsBuilder;
+pub(crate) use options::{role_option_setters, RoleOptions};
 pub use policy::RefreshPolicy;
 pub use provider::AssumedRoleCredentials;
 pub use status::{CredentialsStatus, RefreshEvent, Rotation};

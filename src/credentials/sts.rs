@@ -14,6 +14,7 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::{AssumeRoleError, AssumeRoleOutput};
 use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
 
+use super::options::RoleOptions;
 use crate::error::{Error, ErrorKind};
 
 /// Chained sessions (credentials from AssumeRole assuming another role) last at most one hour.
@@ -23,38 +24,20 @@ pub(crate) const CHAINED_MAX_SECONDS: i32 = 3600;
 pub(crate) type TokenFn = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Every AssumeRole parameter, validated by the builder.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct AssumeRoleParams {
-    pub(crate) role_arn: String,
-    pub(crate) session_name: String,
-    pub(crate) external_id: Option<String>,
+    /// The role options; `session_name` is always set here (the builder fills the default).
+    pub(crate) options: RoleOptions,
+    /// Validated, and clamped to an hour for chains of our own providers.
     pub(crate) duration_seconds: Option<i32>,
-    pub(crate) policy: Option<String>,
-    pub(crate) policy_arns: Vec<String>,
-    pub(crate) tags: Vec<(String, String)>,
-    pub(crate) transitive_tag_keys: Vec<String>,
-    pub(crate) source_identity: Option<String>,
     pub(crate) mfa: Option<(String, TokenFn)>,
 }
 
 impl std::fmt::Debug for AssumeRoleParams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AssumeRoleParams")
-            .field("role_arn", &self.role_arn)
-            .field("session_name", &self.session_name)
-            .field(
-                "external_id",
-                &self.external_id.as_ref().map(|_| "** redacted **"),
-            )
+            .field("options", &self.options)
             .field("duration_seconds", &self.duration_seconds)
-            .field("policy", &self.policy.is_some())
-            .field("policy_arns", &self.policy_arns)
-            .field(
-                "tags",
-                &self.tags.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .field("transitive_tag_keys", &self.transitive_tag_keys)
-            .field("source_identity", &self.source_identity)
             .field("mfa_serial", &self.mfa.as_ref().map(|(serial, _)| serial))
             .finish()
     }
@@ -95,7 +78,7 @@ impl StsCaller {
     }
 
     pub(crate) fn role_arn(&self) -> &str {
-        &self.params.role_arn
+        &self.params.options.role_arn
     }
 
     /// One AssumeRole call (with the STS client's own retries inside it).
@@ -104,7 +87,7 @@ impl StsCaller {
         match self.call(duration).await {
             Err(e) if duration.is_some_and(|d| d > CHAINED_MAX_SECONDS) && is_chaining_cap(&e) => {
                 tracing::warn!(
-                    role_arn = %self.params.role_arn,
+                    role_arn = %self.params.options.role_arn,
                     requested = duration,
                     "the source credentials are a chained role session, which STS caps at one \
                      hour; asking for 3600 s from now on"
@@ -132,25 +115,26 @@ impl StsCaller {
         duration_seconds: Option<i32>,
     ) -> Result<Fetched, SdkError<AssumeRoleError>> {
         let p = &self.params;
+        let o = &p.options;
         let mut req = self
             .client
             .assume_role()
-            .role_arn(&p.role_arn)
-            .role_session_name(&p.session_name)
-            .set_external_id(p.external_id.clone())
+            .role_arn(&o.role_arn)
+            .set_role_session_name(o.session_name.clone())
+            .set_external_id(o.external_id.clone())
             .set_duration_seconds(duration_seconds)
-            .set_policy(p.policy.clone())
-            .set_source_identity(p.source_identity.clone());
-        for arn in &p.policy_arns {
+            .set_policy(o.policy.clone())
+            .set_source_identity(o.source_identity.clone());
+        for arn in &o.policy_arns {
             req = req.policy_arns(PolicyDescriptorType::builder().arn(arn).build());
         }
-        for (key, value) in &p.tags {
+        for (key, value) in &o.tags {
             // Both fields are set, so building cannot fail; the builder validated them.
             if let Ok(tag) = Tag::builder().key(key).value(value).build() {
                 req = req.tags(tag);
             }
         }
-        for key in &p.transitive_tag_keys {
+        for key in &o.transitive_tag_keys {
             req = req.transitive_tag_keys(key);
         }
         if let Some((serial, token)) = &p.mfa {
@@ -162,7 +146,7 @@ impl StsCaller {
 
     /// Turns an SDK error into ours: what happened to this role, and what to check.
     fn classify(&self, err: SdkError<AssumeRoleError>) -> Error {
-        let role = &self.params.role_arn;
+        let role = &self.params.options.role_arn;
         if let SdkError::ServiceError(ctx) = &err {
             let code = ctx.err().code().unwrap_or("");
             let status = ctx.raw().status().as_u16();
@@ -255,8 +239,8 @@ impl StsCaller {
     /// STS answers a wrong ExternalId, an untrusted principal, a missing `sts:AssumeRole`
     /// permission and a missing role alike, so list every cause, the likeliest first.
     fn access_denied_message(&self) -> String {
-        let role = &self.params.role_arn;
-        let causes: &[&str] = if self.params.external_id.is_some() {
+        let role = &self.params.options.role_arn;
+        let causes: &[&str] = if self.params.options.external_id.is_some() {
             &[
                 "the external id sent does not match the sts:ExternalId condition in the role's \
                  trust policy",
