@@ -35,6 +35,8 @@
 //! * [`CrossAccountPool`] when one service reaches many accounts.
 //! * [`RefreshPolicy`] to change when refreshes happen; [`CredentialsStatus`],
 //!   [`subscribe`](AssumedRoleCredentials::subscribe) and `on_refresh` to watch them.
+//! * `dax` (feature `dax`, on by default): the DAX wire codec and expression compiler, the
+//!   low-level layer of the DAX client to come.
 //!
 //! # Logging and secrets
 //!
