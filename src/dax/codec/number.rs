@@ -201,8 +201,17 @@ pub(crate) fn write_decimal(w: &mut Writer<'_>, d: &Decimal) {
         write_integer(w, d.negative, &d.digits);
         return;
     }
-    w.tag(TAG_DECIMAL).array(2).i64(d.exponent);
-    write_integer(w, d.negative, &d.digits);
+    // Python's client keeps the digits as written, except at exponent 0, where its
+    // `str(Decimal)` round trip hands the trailing zeros to the exponent: "100e0" -> [2, 1],
+    // while "120.0e0" (exponent -1) stays [-1, 1200].
+    let (digits, exponent) = if d.exponent == 0 {
+        let trimmed = d.digits.trim_end_matches('0');
+        (trimmed, (d.digits.len() - trimmed.len()) as i64)
+    } else {
+        (d.digits.as_str(), d.exponent)
+    };
+    w.tag(TAG_DECIMAL).array(2).i64(exponent);
+    write_integer(w, d.negative, digits);
 }
 
 /// A CBOR integer or bignum as (negative, magnitude digits).
@@ -354,6 +363,16 @@ mod tests {
         assert_eq!(enc("0.0"), "c4822000");
         assert_eq!(enc("42"), "182a");
         assert_eq!(enc("-0"), "00");
+    }
+
+    /// At exponent 0 the official client moves trailing zeros into the exponent (checked
+    /// against `CborEncoder.append_number` of amazon-dax-client 2.1.0).
+    #[test]
+    fn exponent_zero_gives_trailing_zeros_to_the_exponent() {
+        assert_eq!(enc("100e0"), "c4820201");
+        assert_eq!(enc("100E+0"), "c4820201");
+        assert_eq!(enc("1e0"), "c4820001");
+        assert_eq!(enc("120.0e0"), "c482201904b0"); // exponent -1: digits kept
     }
 
     #[test]

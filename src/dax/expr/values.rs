@@ -2,10 +2,9 @@
 //! for byte as the official Python client encodes it (its `AttributeValueEncoder` and
 //! `CborEncoder.append_number`).
 //!
-//! **Temporary:** this is a minimal private encoder/decoder for the expression compiler only.
-//! When the DAX codec branch merges, replace it with the codec's AttributeValue encoder and
-//! decoder (they must produce the same bytes; `tests/dax_expr_differential.rs` checks them
-//! against the official client).
+//! Encoding goes through the codec's AttributeValue encoder after the client's checks on
+//! expression values (below). The decoder here is still the expression module's own, for the
+//! minicbor `Decoder` the decompiler walks trees with.
 //!
 //! Numbers: an `N` string without `.`, `e`, `E` is an integer (CBOR int, or tag 2/3 bignum
 //! beyond 64 bits); otherwise it goes through Python's `decimal` with DynamoDB's context
@@ -32,7 +31,6 @@ pub(crate) const MAJOR_NINT: u8 = 1;
 pub(crate) const MAJOR_BYTES: u8 = 2;
 pub(crate) const MAJOR_TEXT: u8 = 3;
 pub(crate) const MAJOR_ARRAY: u8 = 4;
-pub(crate) const MAJOR_MAP: u8 = 5;
 pub(crate) const MAJOR_TAG: u8 = 6;
 
 /// Writes a CBOR head in its shortest form.
@@ -66,55 +64,34 @@ fn bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-/// Encodes `av`; the error is a reason for `ExpressionAttributeValues contains invalid value`.
+/// Encodes `av` into a compiled expression's value list: the official client's checks on
+/// expression values first, then the codec's AttributeValue encoder (one encoder for items and
+/// expressions). The error is a reason for `ExpressionAttributeValues contains invalid value`.
 pub(crate) fn encode(out: &mut Vec<u8>, av: &AttributeValue) -> Result<(), String> {
+    check(av)?;
+    crate::dax::codec::encode_attribute_value(av, out).map_err(|e| e.to_string())
+}
+
+/// What the client rejects in expression values: empty sets, unknown types, and numbers its
+/// decimal context cannot hold exactly.
+fn check(av: &AttributeValue) -> Result<(), String> {
     const EMPTY: &str =
         "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes";
     match av {
-        AttributeValue::S(s) => text(out, s),
-        AttributeValue::N(n) => number(out, n)?,
-        AttributeValue::B(b) => bytes(out, b.as_ref()),
-        AttributeValue::Bool(b) => out.push(if *b { 0xf5 } else { 0xf4 }),
-        AttributeValue::Null(_) => out.push(0xf6),
-        AttributeValue::Ss(v) | AttributeValue::Ns(v) if v.is_empty() => {
-            return Err(EMPTY.to_owned())
-        }
-        AttributeValue::Bs(v) if v.is_empty() => return Err(EMPTY.to_owned()),
-        AttributeValue::Ss(v) => {
-            head(out, MAJOR_TAG, TAG_STRING_SET);
-            head(out, MAJOR_ARRAY, v.len() as u64);
-            v.iter().for_each(|s| text(out, s));
-        }
-        AttributeValue::Ns(v) => {
-            head(out, MAJOR_TAG, TAG_NUMBER_SET);
-            head(out, MAJOR_ARRAY, v.len() as u64);
-            for n in v {
-                number(out, n)?;
-            }
-        }
-        AttributeValue::Bs(v) => {
-            head(out, MAJOR_TAG, TAG_BINARY_SET);
-            head(out, MAJOR_ARRAY, v.len() as u64);
-            v.iter().for_each(|b| bytes(out, b.as_ref()));
-        }
-        AttributeValue::L(v) => {
-            head(out, MAJOR_ARRAY, v.len() as u64);
-            for x in v {
-                encode(out, x)?;
-            }
-        }
-        AttributeValue::M(m) => {
-            head(out, MAJOR_MAP, m.len() as u64);
-            let mut entries: Vec<_> = m.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            for (k, v) in entries {
-                text(out, k);
-                encode(out, v)?;
-            }
-        }
-        _ => return Err("unknown AttributeValue type".to_owned()),
+        AttributeValue::N(n) => check_number(n),
+        AttributeValue::Ss(v) | AttributeValue::Ns(v) if v.is_empty() => Err(EMPTY.to_owned()),
+        AttributeValue::Bs(v) if v.is_empty() => Err(EMPTY.to_owned()),
+        AttributeValue::Ns(v) => v.iter().try_for_each(|n| check_number(n)),
+        AttributeValue::L(v) => v.iter().try_for_each(check),
+        AttributeValue::M(m) => m.values().try_for_each(check),
+        AttributeValue::S(_)
+        | AttributeValue::B(_)
+        | AttributeValue::Bool(_)
+        | AttributeValue::Null(_)
+        | AttributeValue::Ss(_)
+        | AttributeValue::Bs(_) => Ok(()),
+        _ => Err("unknown AttributeValue type".to_owned()),
     }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------- numbers
@@ -210,39 +187,26 @@ pub(crate) fn parse_number(s: &str) -> Option<Decimal> {
     })
 }
 
-/// Writes an `N` string as the Python client does.
-pub(crate) fn number(out: &mut Vec<u8>, s: &str) -> Result<(), String> {
+/// Python's DYNAMODB_CONTEXT (precision 38, Emax 126, Emin -128, so Etiny -165; traps on
+/// Rounded, Inexact, Overflow, Underflow and Clamped): a decimal it cannot hold exactly is an
+/// error in the client. Integers (no `.`, `e`, `E`) take Python's integer path: no limit.
+fn check_number(s: &str) -> Result<(), String> {
     let d = parse_number(s).ok_or_else(|| format!("invalid number {s:?}"))?;
     if d.integer {
-        int_digits(out, d.negative && d.digits != "0", &d.digits);
         return Ok(());
     }
-    // Python's DYNAMODB_CONTEXT: prec 38, Emax 126, Emin -128 (Etiny -165), traps on
-    // Rounded, Inexact, Overflow, Underflow and Clamped.
-    let zero = d.digits == "0";
-    let (mut digits, mut exponent) = (d.digits.as_str(), d.exponent);
-    if zero {
-        if !(-165..=126).contains(&exponent) {
+    if d.digits == "0" {
+        if !(-165..=126).contains(&d.exponent) {
             return Err(format!("number {s:?} is out of the client's decimal range"));
         }
     } else {
-        let adjusted = exponent.saturating_add(digits.len() as i64 - 1);
-        if digits.len() > 38 || adjusted > 126 || exponent < -165 {
+        let adjusted = d.exponent.saturating_add(d.digits.len() as i64 - 1);
+        if d.digits.len() > 38 || adjusted > 126 || d.exponent < -165 {
             return Err(format!(
                 "number {s:?} cannot be represented exactly in 38 digits"
             ));
         }
     }
-    if exponent == 0 {
-        let trimmed = digits.trim_end_matches('0');
-        let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
-        exponent = (digits.len() - trimmed.len()) as i64;
-        digits = trimmed;
-    }
-    head(out, MAJOR_TAG, TAG_DECIMAL);
-    head(out, MAJOR_ARRAY, 2);
-    int_digits(out, exponent < 0, &exponent.unsigned_abs().to_string());
-    int_digits(out, d.negative && !zero, digits);
     Ok(())
 }
 
@@ -552,9 +516,13 @@ fn decimal_string(mantissa: &str, exponent: i64) -> String {
 mod tests {
     use super::*;
 
+    fn num(out: &mut Vec<u8>, n: &str) {
+        encode(out, &AttributeValue::N(n.into())).unwrap();
+    }
+
     fn hex(n: &str) -> String {
         let mut out = Vec::new();
-        number(&mut out, n).unwrap();
+        num(&mut out, n);
         out.iter().map(|b| format!("{b:02x}")).collect()
     }
 
@@ -587,10 +555,10 @@ mod tests {
             "123456789012345678901234567890",
         ] {
             let mut out = Vec::new();
-            number(&mut out, n).unwrap();
+            num(&mut out, n);
             let back = read_number(&mut Decoder::new(&out)).unwrap();
             let mut again = Vec::new();
-            number(&mut again, &back).unwrap();
+            num(&mut again, &back);
             assert_eq!(out, again, "{n} -> {back}");
         }
     }
