@@ -16,6 +16,8 @@
 //! Settings aimed at STS stay with STS: the provider builder's `region()` and
 //! `sts_endpoint_url()`, and `AWS_ENDPOINT_URL_STS`, apply to AssumeRole only.
 
+#[cfg(feature = "dax")]
+mod dax;
 mod explain;
 mod heal;
 mod identity_cache;
@@ -29,6 +31,8 @@ use aws_smithy_runtime_api::client::identity::{IdentityCachePartition, ResolveId
 use heal::HealingHttpClient;
 use identity_cache::PassThroughCache;
 
+#[cfg(feature = "dax")]
+pub use dax::DaxOptions;
 pub use self_heal::RetryOnExpiredToken;
 
 use crate::AssumedRoleCredentials;

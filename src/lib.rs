@@ -59,6 +59,8 @@ pub mod dax;
 mod error;
 mod pool;
 
+#[cfg(feature = "dax")]
+pub use client::DaxOptions;
 pub use client::RetryOnExpiredToken;
 pub use credentials::{
     AssumedRoleCredentials, AssumedRoleCredentialsBuilder, CredentialsStatus, RefreshEvent,

@@ -13,3 +13,4 @@
 
 pub mod codec;
 pub mod expr;
+pub mod transport;

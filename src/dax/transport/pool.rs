@@ -1,0 +1,112 @@
+//! The connections to one node: LIFO reuse of idle connections, idle reaping, a cap on
+//! connections per node, and a bound on connects in progress (docs §1.6, Go's defaults).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::Semaphore;
+
+use super::connection::Connection;
+use super::error::{DaxError, Kind};
+use super::{timeout, Shared};
+
+/// One node's connection pool.
+#[derive(Debug)]
+pub(crate) struct NodePool {
+    pub(crate) addr: SocketAddr,
+    idle: Mutex<Vec<Connection>>,
+    /// One permit per open connection (the cap per node).
+    slots: Arc<Semaphore>,
+    /// One permit per connect in progress.
+    pending: Arc<Semaphore>,
+    /// The preamble's session id (one per pool, as the official clients do).
+    session: [u8; 16],
+}
+
+impl NodePool {
+    pub(crate) fn new(addr: SocketAddr, max_connections: usize, max_pending: usize) -> Self {
+        let mut session = [0u8; 16];
+        fastrand::fill(&mut session);
+        NodePool {
+            addr,
+            idle: Mutex::new(Vec::new()),
+            slots: Arc::new(Semaphore::new(max_connections.max(1))),
+            pending: Arc::new(Semaphore::new(max_pending.max(1))),
+            session,
+        }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The most recently used idle connection that is still usable, else a new one.
+    /// `connect_timeout` bounds the wait for a slot and the connect itself.
+    pub(crate) async fn checkout(
+        &self,
+        shared: &Shared,
+        connect_timeout: Duration,
+    ) -> Result<Connection, DaxError> {
+        let now = shared.time.now();
+        loop {
+            let Some(mut conn) = self.idle().pop() else {
+                break;
+            };
+            let idle_for = now.duration_since(conn.last_used).unwrap_or(Duration::ZERO);
+            if idle_for < shared.settings.idle_timeout && conn.is_reusable() {
+                return Ok(conn);
+            }
+        }
+        let wait = async {
+            let slot = self
+                .slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| DaxError::new(Kind::Unsupported, "node pool closed"))?;
+            let _pending = self
+                .pending
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| DaxError::new(Kind::Unsupported, "node pool closed"))?;
+            Connection::open(
+                self.addr,
+                shared.tls.as_ref(),
+                &self.session,
+                &shared.settings.user_agent,
+                now,
+                Some(slot),
+            )
+            .await
+        };
+        match timeout(&shared.sleep, connect_timeout, wait).await {
+            Ok(r) => r,
+            Err(()) => Err(DaxError::new(
+                Kind::Timeout,
+                format!(
+                    "no connection to DAX node {} within {connect_timeout:?} (connect timeout)",
+                    self.addr
+                ),
+            )),
+        }
+    }
+
+    /// Returns a healthy connection for reuse.
+    pub(crate) fn checkin(&self, mut conn: Connection, now: SystemTime) {
+        conn.last_used = now;
+        self.idle().push(conn);
+    }
+
+    /// Closes idle connections unused for `idle_timeout`.
+    pub(crate) fn reap(&self, now: SystemTime, idle_timeout: Duration) {
+        self.idle()
+            .retain(|c| now.duration_since(c.last_used).unwrap_or(Duration::ZERO) < idle_timeout);
+    }
+
+    /// Closes every idle connection (the node failed).
+    pub(crate) fn clear(&self) {
+        self.idle().clear();
+    }
+}
