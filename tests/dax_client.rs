@@ -1,0 +1,601 @@
+//! The DAX client end to end: our transport → the DAX gateway → the local stack, with
+//! assumed-role credentials for account A (verified by the gateway against the stack).
+//!
+//! Every DAX data operation, the typed errors, the forwarding of other operations, retries
+//! (throttling, auth rejection), legacy parameters, and TLS with its negative controls.
+
+mod support;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType,
+    KeysAndAttributes, Put, PutRequest, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType, TransactGetItem, TransactWriteItem, Update, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use cross_account_dynamodb::dax::codec::Method;
+use cross_account_dynamodb::dax::gateway::Outcome;
+use cross_account_dynamodb::dax::transport::DaxError;
+use cross_account_dynamodb::{
+    AssumedRoleCredentials, AuthVerifier, DaxGateway, DaxOptions, TlsConfig,
+};
+use support::{unique_name, Stack};
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn n(v: &str) -> AttributeValue {
+    AttributeValue::N(v.to_owned())
+}
+
+async fn creds(stack: &Stack) -> AssumedRoleCredentials {
+    AssumedRoleCredentials::builder(stack.role_arn())
+        .external_id(stack.external_id())
+        .session_name(unique_name("dax-client"))
+        .configure(&stack.b_config().await)
+        .build()
+        .await
+        .expect("assume the cross-account role")
+}
+
+/// A gateway that verifies every connection's key against the stack (as DAX verifies IAM).
+async fn gateway(stack: &Stack, nodes: usize, tls: Option<TlsConfig>) -> DaxGateway {
+    let backend = stack.sdk_config(stack.a_credentials()).await;
+    let mut b = DaxGateway::builder()
+        .backend(&backend)
+        .nodes(nodes)
+        .auth(AuthVerifier::LocalStack(stack.control_url().to_owned()));
+    if let Some(tls) = tls {
+        b = b.tls(tls);
+    }
+    b.start().await.expect("start the gateway")
+}
+
+/// A composite-key table (pk S, sk N), created through the DAX client: CreateTable is not a
+/// DAX operation, so this also proves forwarding.
+async fn table(dax: &Client) -> String {
+    let name = unique_name("daxc");
+    dax.create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("sk", ScalarAttributeType::N))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .send()
+        .await
+        .expect("CreateTable forwarded to DynamoDB");
+    name
+}
+
+fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(t)
+        .build()
+        .unwrap()
+}
+
+fn key(name: &str, t: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(t)
+        .build()
+        .unwrap()
+}
+
+fn dax_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a DaxError> {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if let Some(d) = c.downcast_ref::<DaxError>() {
+            return Some(d);
+        }
+        cur = c.source();
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_data_operation_through_the_gateway() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 1, None).await;
+    let dax = creds.dax(gw.endpoint()).unwrap();
+    let t = table(&dax).await;
+    let desc = dax.describe_table().table_name(&t).send().await.unwrap();
+    assert_eq!(desc.table().unwrap().table_name(), Some(t.as_str()));
+
+    // PutItem, then GetItem with and without a projection.
+    dax.put_item()
+        .table_name(&t)
+        .item("pk", s("a"))
+        .item("sk", n("1"))
+        .item("v", s("one"))
+        .item("count", n("10"))
+        .item("tags", AttributeValue::Ss(vec!["x".into(), "y".into()]))
+        .send()
+        .await
+        .unwrap();
+    let got = dax
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("a"))
+        .key("sk", n("1"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    let item = got.item().unwrap();
+    assert_eq!(item["v"], s("one"));
+    assert_eq!(item["pk"], s("a"));
+    assert_eq!(item["sk"], n("1"));
+    let projected = dax
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("a"))
+        .key("sk", n("1"))
+        .projection_expression("#v")
+        .expression_attribute_names("#v", "v")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(projected.item().unwrap().len(), 1);
+
+    // UpdateItem with ADD and UPDATED_NEW.
+    let up = dax
+        .update_item()
+        .table_name(&t)
+        .key("pk", s("a"))
+        .key("sk", n("1"))
+        .update_expression("ADD #c :one SET v = :v")
+        .expression_attribute_names("#c", "count")
+        .expression_attribute_values(":one", n("1"))
+        .expression_attribute_values(":v", s("uno"))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.attributes().unwrap()["count"], n("11"));
+
+    // A failed condition: the SDK's typed error (DAX returns no item, see `dax()`'s docs).
+    let err = dax
+        .put_item()
+        .table_name(&t)
+        .item("pk", s("a"))
+        .item("sk", n("1"))
+        .condition_expression("attribute_not_exists(pk)")
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await
+        .unwrap_err();
+    let service = err.into_service_error();
+    assert!(
+        service.is_conditional_check_failed_exception(),
+        "{service:?}"
+    );
+
+    // BatchWriteItem, then Query with a paginator (Limit 2 → several pages) and Scan.
+    let puts: Vec<WriteRequest> = (2..=6)
+        .map(|i| {
+            WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .item("pk", s("a"))
+                        .item("sk", n(&i.to_string()))
+                        .item("v", s(&format!("v{i}")))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        })
+        .collect();
+    let bw = dax
+        .batch_write_item()
+        .request_items(&t, puts)
+        .send()
+        .await
+        .unwrap();
+    assert!(bw.unprocessed_items().is_none_or(|u| u.is_empty()));
+    let pages: Vec<_> = dax
+        .query()
+        .table_name(&t)
+        .key_condition_expression("pk = :p AND sk > :z")
+        .expression_attribute_values(":p", s("a"))
+        .expression_attribute_values(":z", n("0"))
+        .limit(2)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    let items: Vec<_> = pages.iter().flat_map(|p| p.items().to_vec()).collect();
+    assert_eq!(items.len(), 6);
+    assert!(pages.len() >= 3, "{} pages", pages.len());
+    let sks: Vec<_> = items.iter().map(|i| i["sk"].clone()).collect();
+    assert_eq!(sks, (1..=6).map(|i| n(&i.to_string())).collect::<Vec<_>>());
+    let scan = dax
+        .scan()
+        .table_name(&t)
+        .filter_expression("begins_with(v, :p)")
+        .expression_attribute_values(":p", s("v"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.count(), 5);
+
+    // BatchGetItem.
+    let keys = KeysAndAttributes::builder()
+        .keys(HashMap::from([
+            ("pk".into(), s("a")),
+            ("sk".into(), n("2")),
+        ]))
+        .keys(HashMap::from([
+            ("pk".into(), s("a")),
+            ("sk".into(), n("3")),
+        ]))
+        .build()
+        .unwrap();
+    let bg = dax
+        .batch_get_item()
+        .request_items(&t, keys)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bg.responses().unwrap()[&t].len(), 2);
+
+    // TransactWriteItems that succeeds, one that is cancelled (reasons with the old item),
+    // and TransactGetItems.
+    dax.transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&t)
+                        .item("pk", s("t"))
+                        .item("sk", n("1"))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&t)
+                        .key("pk", s("a"))
+                        .key("sk", n("2"))
+                        .update_expression("SET w = :w")
+                        .expression_attribute_values(":w", s("tx"))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let err = dax
+        .transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&t)
+                        .key("pk", s("a"))
+                        .key("sk", n("3"))
+                        .condition_expression("v = :nope")
+                        .expression_attribute_values(":nope", s("nope"))
+                        .return_values_on_condition_check_failure(
+                            ReturnValuesOnConditionCheckFailure::AllOld,
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_transaction_canceled_exception(), "{err:?}");
+    let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tce) = err else {
+        unreachable!()
+    };
+    let reasons = tce.cancellation_reasons();
+    assert_eq!(reasons.len(), 1);
+    assert_eq!(reasons[0].code(), Some("ConditionalCheckFailed"));
+    let old = reasons[0].item().expect("ALL_OLD item in the reason");
+    assert_eq!(old["v"], s("v3"));
+    assert_eq!(old["pk"], s("a"));
+    let tg = dax
+        .transact_get_items()
+        .transact_items(
+            TransactGetItem::builder()
+                .get(
+                    aws_sdk_dynamodb::types::Get::builder()
+                        .table_name(&t)
+                        .key("pk", s("a"))
+                        .key("sk", n("2"))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tg.responses()[0].item().unwrap()["w"], s("tx"));
+
+    // DeleteItem with ALL_OLD.
+    let del = dax
+        .delete_item()
+        .table_name(&t)
+        .key("pk", s("t"))
+        .key("sk", n("1"))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.attributes().unwrap()["pk"], s("t"));
+
+    // A missing table: ResourceNotFoundException, typed.
+    let err = dax
+        .get_item()
+        .table_name("no-such-table")
+        .key("pk", s("a"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ResourceNotFoundException"), "{err:?}");
+
+    // Every data request went through the gateway, authorized by the assumed role's key.
+    let key_id = creds.status().access_key_id.unwrap();
+    let log = gw.request_log();
+    for m in [
+        Method::GetItem,
+        Method::PutItem,
+        Method::UpdateItem,
+        Method::DeleteItem,
+        Method::Query,
+        Method::Scan,
+        Method::BatchGetItem,
+        Method::BatchWriteItem,
+        Method::TransactGetItems,
+        Method::TransactWriteItems,
+    ] {
+        assert!(
+            log.iter()
+                .any(|r| r.method == m && r.access_key_id.as_deref() == Some(key_id.as_str())),
+            "no {m:?} in the gateway's request log"
+        );
+    }
+    assert!(gw.auth_log().iter().all(|a| a.accepted()));
+    dax.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_parameters_fail_before_any_io_naming_the_expression() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 1, None).await;
+    let dax = creds.dax(gw.endpoint()).unwrap();
+    let err = dax
+        .get_item()
+        .table_name("whatever")
+        .key("pk", s("a"))
+        .attributes_to_get("v")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationException"));
+    let msg = err.message().unwrap_or_default();
+    assert!(
+        msg.contains("AttributesToGet") && msg.contains("use ProjectionExpression"),
+        "{msg}"
+    );
+    assert!(gw.request_log().is_empty(), "{:?}", gw.request_log());
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_retried_by_the_sdk_with_backoff() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 1, None).await;
+    let dax = creds.dax(gw.endpoint()).unwrap();
+    let t = table(&dax).await;
+    gw.faults().throttle_next(2);
+    dax.get_item()
+        .table_name(&t)
+        .key("pk", s("a"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .expect("the third attempt succeeds");
+    let gets: Vec<_> = gw
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == Method::GetItem)
+        .collect();
+    assert_eq!(gets.len(), 3, "{gets:?}");
+    assert_eq!(gets.iter().filter(|r| r.outcome.is_ok()).count(), 1);
+
+    // Always throttled: the typed throttling error after the SDK's attempts.
+    gw.faults().throttle_always(true);
+    let err = dax
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("a"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.code(),
+            Some("ProvisionedThroughputExceededException" | "ThrottlingException")
+        ),
+        "{err:?}"
+    );
+    gw.faults().reset();
+    dax.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auth_rejection_reauthorizes_and_the_request_is_retried() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 1, None).await;
+    let dax = creds.dax(gw.endpoint()).unwrap();
+    let t = table(&dax).await;
+    dax.put_item()
+        .table_name(&t)
+        .item("pk", s("a"))
+        .item("sk", n("1"))
+        .send()
+        .await
+        .unwrap();
+    // The pooled connection is authorized; force the next authorization to fail by making the
+    // connection re-authorize (a rotation) while the gateway refuses it once.
+    gw.faults().reject_auth_next(1);
+    creds.refresh_now().await.unwrap();
+    dax.put_item()
+        .table_name(&t)
+        .item("pk", s("a"))
+        .item("sk", n("2"))
+        .send()
+        .await
+        .expect("retried after re-authorization");
+    let auths = gw.auth_log();
+    assert!(auths.iter().any(|a| !a.accepted()), "{auths:?}");
+    let puts: Vec<_> = gw
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == Method::PutItem)
+        .collect();
+    assert!(
+        puts.iter()
+            .any(|r| matches!(r.outcome, Outcome::Rejected(_))),
+        "{puts:?}"
+    );
+    assert_eq!(
+        puts.iter().filter(|r| r.outcome.is_ok()).count(),
+        2,
+        "{puts:?}"
+    );
+    dax.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_the_test_ca_and_a_connect_address_and_its_negative_controls() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 2, Some(TlsConfig::self_signed("localhost"))).await;
+    let endpoint = gw.endpoint().to_owned();
+    assert!(endpoint.starts_with("daxs://localhost:"), "{endpoint}");
+    let ca = std::fs::read(gw.ca_pem_path().unwrap()).unwrap();
+    let seed = std::net::SocketAddr::from(([127, 0, 0, 1], gw.port()));
+    let options = || {
+        DaxOptions::new()
+            .connect_address(seed)
+            .connect_timeout(std::time::Duration::from_secs(2))
+    };
+
+    let dax = creds
+        .dax_with(&endpoint, options().ca_pem(ca.clone()))
+        .unwrap();
+    let t = table(&dax).await;
+    dax.put_item()
+        .table_name(&t)
+        .item("pk", s("tls"))
+        .item("sk", n("1"))
+        .send()
+        .await
+        .unwrap();
+    let got = dax
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("tls"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.item().is_some());
+
+    // Unknown CA: the system roots do not know the test CA.
+    let untrusted = creds.dax_with(&endpoint, options()).unwrap();
+    let err = untrusted
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("tls"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .unwrap_err();
+    let d = dax_error(&err).unwrap_or_else(|| panic!("no DaxError in {err:?}"));
+    assert!(d.is_tls(), "{d:?}");
+
+    // Wrong name: the certificate names `localhost`, the endpoint another host.
+    let port = gw.port();
+    let wrong = creds
+        .dax_with(
+            &format!("daxs://not-the-cluster.example:{port}"),
+            options().ca_pem(ca),
+        )
+        .unwrap();
+    let err = wrong
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("tls"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .unwrap_err();
+    let d = dax_error(&err).unwrap_or_else(|| panic!("no DaxError in {err:?}"));
+    assert!(d.is_tls(), "{d:?}");
+    assert!(d.to_string().contains("not-the-cluster.example"), "{d}");
+
+    dax.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_endpoints_and_options_are_typed_errors_without_io() {
+    let stack = Stack::shared();
+    let creds = AssumedRoleCredentials::builder(stack.role_arn())
+        .external_id(stack.external_id())
+        .configure(&stack.b_config().await)
+        .build_deferred()
+        .unwrap();
+    let e = creds.dax("http://x").unwrap_err();
+    assert!(e.is_invalid_input());
+    assert_eq!(
+        e.to_string(),
+        "invalid DAX endpoint: `http://x`: the scheme must be dax:// or daxs:// \
+         (expected dax://<cluster endpoint>[:port] or daxs://<cluster endpoint>[:port])"
+    );
+    let e = creds
+        .dax_with(
+            "daxs://localhost:1",
+            DaxOptions::new().ca_pem(b"nope".to_vec()),
+        )
+        .unwrap_err();
+    assert!(
+        e.is_invalid_input() && e.to_string().contains("CA certificate"),
+        "{e}"
+    );
+    // Building is sync and does no I/O: nothing listens on port 1.
+    creds.dax("dax://127.0.0.1:1").unwrap();
+    assert_eq!(
+        creds.status().generation,
+        0,
+        "building a DAX client assumed the role"
+    );
+}
