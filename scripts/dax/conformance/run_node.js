@@ -217,7 +217,11 @@ async function main() {
   });
 }
 
-main().catch((e) => {
-  process.stderr.write('run_node failed: ' + ((e && e.stack) || e) + '\n');
-  process.exit(2);
-});
+module.exports = {call, errorResult, normalise};
+
+if(require.main === module) {
+  main().catch((e) => {
+    process.stderr.write('run_node failed: ' + ((e && e.stack) || e) + '\n');
+    process.exit(2);
+  });
+}

@@ -95,7 +95,7 @@ def normalise(res: dict) -> dict:
 
 
 # ---------------------------------------------------------------- errors
-def error_result(e: Exception, side: str, client) -> dict:
+def error_result(e: Exception, client, params: dict, key_names: dict) -> dict:
     r = {"outcome": "error", "message": str(e),
          "native": f"{type(e).__module__}.{type(e).__name__}"}
     response = getattr(e, "response", None)
@@ -118,7 +118,7 @@ def error_result(e: Exception, side: str, client) -> dict:
             details["CancellationReasons"] = [reason_json(x) for x in response["CancellationReasons"]]
     flat = getattr(e, "cancellation_reasons", None)
     if flat and "CancellationReasons" not in details:
-        details["CancellationReasons"] = dax_reasons(flat, client)
+        details["CancellationReasons"] = dax_reasons(flat, client, transact_keys(params, key_names))
     if details:
         r["details"] = details
     return r
@@ -131,17 +131,20 @@ def reason_json(reason: dict) -> dict:
     return out
 
 
-def dax_reasons(flat, client):
+def dax_reasons(flat, client, keys):
     """amazondax 2.1.0 hands the DAX details' fourth element through undecoded: a flat list of
     (code, message, item) triples, item = CBOR bytes <attrListId, values...> without the key
-    (docs/dax-protocol.md section 7.4). Decode the item with the client's own decoders where possible."""
+    (docs/dax-protocol.md section 7.4). Decode the item with the client's own decoder and
+    attribute-list lookup, and add the request's key back (as the Node client does)."""
     out = []
     for i in range(0, len(flat) - 2, 3):
         code, _msg, item = flat[i], flat[i + 1], flat[i + 2]
         r = {"Code": code}
         if item is not None:
             try:
-                r["Item"] = to_json(decode_dax_item(bytes(item), client))
+                decoded = decode_dax_item(bytes(item), client)
+                decoded.update(keys[i // 3] if i // 3 < len(keys) else {})
+                r["Item"] = to_json(decoded)
             except Exception as ex:  # noqa: BLE001 - reported in the result, judged by the test
                 log(f"cannot decode a cancellation reason item: {type(ex).__name__}: {ex}")
                 r["ItemUndecoded"] = base64.b64encode(bytes(item)).decode()
@@ -150,27 +153,38 @@ def dax_reasons(flat, client):
 
 
 def decode_dax_item(raw: bytes, client) -> dict:
-    """The values of a DAX projection-less item: attrListId then one value per attribute name.
-    The key attributes are not in it (the DAX server strips them; the Node client adds the request
-    key back, the Python one does not decode these at all)."""
-    from amazondax import AttributeValueDecoder, CborDecoder, DaxCborDecoder  # noqa: F401
-    dec = DaxCborDecoder.DaxCborDecoder(CborDecoder.BufferStream(raw)) if hasattr(CborDecoder, "BufferStream") \
-        else None
-    if dec is None:
-        raise RuntimeError("amazondax has no buffer decoder")
-    attr_list_id = dec.decode_object()
-    values = []
-    while True:
-        try:
-            values.append(dec.decode_object())
-        except Exception:  # noqa: BLE001 - end of the buffer
-            break
-    names = client_attr_names(client, attr_list_id)
-    return {n: v for n, v in zip(names, values)}
+    """<attrListId, value...> -> item, through amazondax internals (2.1.0): the stream-item decoder
+    and the client's attribute-list cache (which asks the server for an unknown id)."""
+    from amazondax import AttributeValueDecoder
+    from amazondax.DaxCborDecoder import DaxCborDecoder
+
+    pos = [0]
+
+    def more(buf, n):
+        if pos[0] >= len(raw):
+            return -1
+        buf += raw[pos[0]:pos[0] + n]
+        pos[0] += n
+        return n
+
+    item = AttributeValueDecoder._decode_stream_item(DaxCborDecoder(more))
+    dax = client._cluster.read_client()
+    with dax._tube_pool.get() as tube:
+        names = dax._attr_list_cache.get(item["_attr_list_id"], tube)
+    return AttributeValueDecoder.deanonymize_attribute_values(item, names)
 
 
-def client_attr_names(client, attr_list_id):
-    raise RuntimeError("attribute list lookup through the Python client is not wired")
+def transact_keys(params: dict, key_names: dict) -> list:
+    """The key of every TransactWriteItems item (Put: its key attributes, by the table's schema)."""
+    keys = []
+    for t in params.get("TransactItems", []):
+        (kind, body), = t.items()
+        if "Key" in body:
+            keys.append(to_client(body["Key"]))
+        else:
+            names = key_names.get(body.get("TableName"), [])
+            keys.append({n: v for n, v in to_client(body.get("Item", {})).items() if n in names})
+    return keys
 
 
 # ---------------------------------------------------------------- running
@@ -194,7 +208,7 @@ def call(client, op: str, params: dict, paginate: bool) -> dict:
     return {k: v for k, v in out.items() if v not in ([], None)}
 
 
-def run_rows(client, side: str, rows: list) -> list:
+def run_rows(client, rows: list, key_names: dict) -> list:
     results = []
     for row in rows:
         t0 = time.monotonic()
@@ -202,7 +216,7 @@ def run_rows(client, side: str, rows: list) -> list:
             out = call(client, row["op"], row["params"], bool(row.get("paginate")))
             r = {"id": row["id"], "outcome": "ok", "output": out}
         except Exception as e:  # noqa: BLE001 - the error is the row's result
-            r = {"id": row["id"], **error_result(e, side, client)}
+            r = {"id": row["id"], **error_result(e, client, row["params"], key_names)}
         r["ms"] = round((time.monotonic() - t0) * 1000, 1)
         results.append(r)
     return results
@@ -272,7 +286,8 @@ def main() -> int:
             from amazondax import AmazonDaxClient
             client = AmazonDaxClient(session=session, region_name=args.region, endpoints=[args.endpoint])
         t1 = time.monotonic()
-        results = run_rows(client, args.side, rows)
+        key_names = {t["name"]: [k["AttributeName"] for k in t["params"]["KeySchema"]] for t in m["tables"]}
+        results = run_rows(client, rows, key_names)
         log(f"{len(results)} rows on {args.side} in {time.monotonic() - t1:.2f}s")
     finally:
         if client is not None and hasattr(client, "close"):
