@@ -9,7 +9,9 @@ mod sdk;
 
 pub use judge::{canonical, judge, Summary};
 pub use script::{run_script, ScriptArgs};
-pub use sdk::{av_from_json, av_to_json, create_tables, delete_tables, run_rust};
+pub use sdk::{
+    av_from_json, av_to_json, create_tables, delete_tables, run_rust, run_sdk_side, stack_client,
+};
 
 use std::path::PathBuf;
 
@@ -74,6 +76,11 @@ impl Matrix {
     /// Loads the matrix file for a run with this table-name prefix (e.g. `unique_name("sdk") + "-"`).
     pub fn load(prefix: &str) -> Matrix {
         Matrix::load_from(&matrix_path(), prefix)
+    }
+
+    /// The matrix with a fresh prefix for one side's run (`mx-<side>-<pid>-<n>-`).
+    pub fn fresh(side: &str) -> Matrix {
+        Matrix::load(&format!("{}-", super::unique_name(&format!("mx-{side}"))))
     }
 
     /// Loads another matrix file (tests of the judge use small ones).

@@ -161,6 +161,18 @@ fn comparable(v: &Value) -> Value {
             continue;
         }
         let mut x = canonical(x);
+        if let Value::Object(tables) = &mut x {
+            if ["Responses", "UnprocessedItems", "UnprocessedKeys"].contains(&k.as_str()) {
+                // a table with nothing in it and an absent table are the same
+                tables.retain(|_, v| {
+                    !(v.as_array().is_some_and(Vec::is_empty)
+                        || v.as_object().is_some_and(Map::is_empty))
+                });
+            }
+            if tables.is_empty() {
+                continue;
+            }
+        }
         if k == "Responses" {
             if let Value::Object(tables) = &mut x {
                 for items in tables.values_mut() {

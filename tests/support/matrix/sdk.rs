@@ -349,6 +349,27 @@ fn ccf_details(item: Option<&Item>) -> Value {
 
 // ------------------------------------------------------------------ operations
 
+/// A client straight to the local stack with account A's user (the matrix tables' owner) and no
+/// retries: the admin client for tables, and the client of side `sdk`.
+pub async fn stack_client(stack: &crate::support::Stack) -> Client {
+    let conf = stack.sdk_config(stack.a_credentials()).await;
+    Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&conf)
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .build(),
+    )
+}
+
+/// Side `sdk` start to end: fresh tables, every row, tables deleted.
+pub async fn run_sdk_side(stack: &crate::support::Stack) -> (Matrix, Vec<RowResult>) {
+    let client = stack_client(stack).await;
+    let m = Matrix::fresh("sdk");
+    create_tables(&client, &m).await;
+    let results = run_rust(&client, &m).await;
+    delete_tables(&client, &m).await;
+    (m, results)
+}
+
 /// Runs every row in order on `client`; one result per row.
 pub async fn run_rust(client: &Client, m: &Matrix) -> Vec<RowResult> {
     let mut out = Vec::with_capacity(m.rows.len());
