@@ -49,6 +49,35 @@ async fn the_matrix_holds_straight_to_the_stack_on_sdk_botocore_and_js_sdk() {
     }
 }
 
+/// The DAX paths of the runners (python-dax, node-dax) turn the official clients' results and
+/// errors (incl. cancellation reasons with items, which amazondax leaves undecoded) into the same
+/// result format: checked against the scripted responder, as no gateway exists in this test.
+#[test]
+fn the_dax_runner_paths_read_the_official_clients_alike() {
+    let python = matrix::tools_home().join("dax/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `bash scripts/dax/setup.sh`",
+        python.display()
+    );
+    let out = std::process::Command::new(python)
+        .arg(support::repo_root().join("scripts/dax/conformance/selftest_dax.py"))
+        .env("XACCT_TOOLS_HOME", matrix::tools_home())
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run selftest_dax.py");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "selftest_dax.py failed:\n{stderr}");
+    assert!(stderr.contains("0 problems"), "{stderr}");
+}
+
 /// The matrix covers what issue 8 lists; cheap, no stack.
 #[test]
 fn the_matrix_covers_the_issue_list() {

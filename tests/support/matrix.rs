@@ -8,7 +8,7 @@ mod script;
 mod sdk;
 
 pub use judge::{canonical, judge, Summary};
-pub use script::{run_script, ScriptArgs};
+pub use script::{run_script, tools_home, ScriptArgs};
 pub use sdk::{
     av_from_json, av_to_json, create_tables, delete_tables, run_rust, run_sdk_side, stack_client,
 };

@@ -45,7 +45,8 @@ impl ScriptArgs {
     }
 }
 
-fn tools_home() -> PathBuf {
+/// `$XACCT_TOOLS_HOME` (default `<repo>/.tools`): where scripts/dax/setup.sh installed the clients.
+pub fn tools_home() -> PathBuf {
     std::env::var_os("XACCT_TOOLS_HOME")
         .map_or_else(|| crate::support::repo_root().join(".tools"), PathBuf::from)
 }
