@@ -11,6 +11,7 @@
 
 pub mod fake_sts;
 pub mod http;
+pub mod matrix;
 pub mod metadata;
 
 use std::collections::HashMap;
