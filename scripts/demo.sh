@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main demo: starts the local AWS stack, runs examples/quickstart.rs against it, stops the stack.
+# The main demo: starts the local AWS stack, runs examples/quickstart.rs (the HTTP path) and
+# examples/dax_quickstart.rs (the DAX path, through a local DAX gateway) against it, stops the stack.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -15,3 +16,8 @@ set -a
 set +a
 export AWS_EC2_METADATA_DISABLED=true
 cargo run --quiet --example quickstart -- "$@"
+if [ "$#" -eq 0 ]; then
+  echo
+  echo "--- the same account A, over DAX (examples/dax_quickstart.rs) ---"
+  cargo run --quiet --features gateway --example dax_quickstart
+fi

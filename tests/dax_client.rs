@@ -599,3 +599,44 @@ async fn bad_endpoints_and_options_are_typed_errors_without_io() {
         "building a DAX client assumed the role"
     );
 }
+
+/// `examples/dax_quickstart.rs` as a user runs it on the local stack (the binary `cargo test`
+/// builds), with the stack's variables and nothing of real AWS.
+#[test]
+fn the_quickstart_example_runs_on_the_local_stack() {
+    let stack = Stack::shared();
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/dax_quickstart");
+    assert!(
+        path.exists(),
+        "{} is missing: examples are built by `cargo test`",
+        path.display()
+    );
+    let out = std::process::Command::new(path)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(stack.vars())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "GetItem: note = Some(S(\"written over DAX from account B\"))",
+        "Query: 1 item(s)",
+        "conditional put: ConditionalCheckFailedException (ConditionalCheckFailedException: true)",
+        "DescribeTable (forwarded to DynamoDB): Some(Active)",
+        "all with the assumed key: true",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
+}
