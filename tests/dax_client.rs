@@ -2,7 +2,9 @@
 //! assumed-role credentials for account A (verified by the gateway against the stack).
 //!
 //! Every DAX data operation, the typed errors, the forwarding of other operations, retries
-//! (throttling, auth rejection), legacy parameters, and TLS with its negative controls.
+//! (throttling, auth rejection), legacy parameters, TLS with its negative controls, the pool,
+//! single-flight metadata calls, the connection cap, and connections closed on doubt.
+#![allow(clippy::disallowed_methods)] // tokio::time::timeout drops a request mid-flight
 
 mod support;
 
@@ -639,4 +641,131 @@ fn the_quickstart_example_runs_on_the_local_stack() {
     ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_dax_assumes_the_role_once_and_serves_dax() {
+    use cross_account_dynamodb::{CrossAccountPool, RoleSpec};
+    let stack = Stack::shared();
+    let gw = gateway(stack, 1, None).await;
+    let pool = CrossAccountPool::builder()
+        .configure(&stack.b_config().await)
+        .build();
+    let session = unique_name("dax-pool");
+    let spec = || {
+        RoleSpec::new(stack.role_arn())
+            .external_id(stack.external_id())
+            .session_name(&session)
+    };
+    // A bad endpoint fails before the role is assumed.
+    let e = pool.dax(spec(), "https://cluster").await.unwrap_err();
+    assert!(e.is_invalid_input(), "{e}");
+    assert_eq!(stack.assume_role_count(stack.role_arn(), &session), 0);
+
+    let dax = pool.dax(spec(), gw.endpoint()).await.unwrap();
+    let t = table(&dax).await;
+    dax.put_item()
+        .table_name(&t)
+        .item("pk", s("p"))
+        .item("sk", n("1"))
+        .send()
+        .await
+        .unwrap();
+    let again = pool.dax(spec(), gw.endpoint()).await.unwrap();
+    let got = again
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("p"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.item().is_some());
+    assert_eq!(pool.len(), 1);
+    assert_eq!(stack.assume_role_count(stack.role_arn(), &session), 1);
+    dax.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_metadata_call_and_capped_connections() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 1, None).await;
+    let admin = creds.dax(gw.endpoint()).unwrap();
+    let t = table(&admin).await;
+    let dax = creds
+        .dax_with(gw.endpoint(), DaxOptions::new().max_connections_per_node(2))
+        .unwrap();
+    gw.clear_logs();
+    for round in 0..3 {
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let (dax, t) = (dax.clone(), t.clone());
+                tokio::spawn(async move {
+                    dax.put_item()
+                        .table_name(&t)
+                        .item("pk", s(&format!("c{i}")))
+                        .item("sk", n(&round.to_string()))
+                        .item("payload", s("same attribute names every time"))
+                        .send()
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+    }
+    let log = gw.request_log();
+    let count = |m: Method| log.iter().filter(|r| r.method == m).count();
+    assert_eq!(count(Method::PutItem), 48);
+    assert_eq!(count(Method::DefineKeySchema), 1, "{log:?}");
+    assert_eq!(count(Method::DefineAttributeListId), 1, "{log:?}");
+    let connections: std::collections::BTreeSet<u64> = log
+        .iter()
+        .filter(|r| r.node().is_some())
+        .map(|r| r.connection)
+        .collect();
+    assert!(
+        (1..=2).contains(&connections.len()),
+        "{} connections to a node capped at 2",
+        connections.len()
+    );
+    admin.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_dropped_after_it_was_written_closes_its_connection() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 1, None).await;
+    let dax = creds.dax(gw.endpoint()).unwrap();
+    let t = table(&dax).await;
+    let get = || {
+        dax.get_item()
+            .table_name(&t)
+            .key("pk", s("x"))
+            .key("sk", n("1"))
+            .send()
+    };
+    get().await.unwrap(); // metadata known, one pooled connection
+    gw.faults()
+        .set_slow(Some(std::time::Duration::from_secs(2)));
+    let dropped = tokio::time::timeout(std::time::Duration::from_millis(300), get()).await;
+    assert!(dropped.is_err(), "the slow request finished: {dropped:?}");
+    gw.faults().set_slow(None);
+    get().await.unwrap();
+    let gets: Vec<_> = gw
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == Method::GetItem)
+        .collect();
+    assert_eq!(gets.len(), 3, "{gets:?}");
+    // The first request's connection was reused by the second; the third could not reuse it.
+    assert_eq!(gets[0].connection, gets[1].connection);
+    assert_ne!(gets[1].connection, gets[2].connection, "{gets:?}");
+    dax.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
 }

@@ -566,7 +566,7 @@ pub(crate) async fn execute(
     let mut conn = match node.pool.checkout(shared, limits.connect).await {
         Ok(c) => c,
         Err(e) => {
-            if matches!(e.kind(), Kind::Connect | Kind::Timeout) {
+            if e.kind() == Kind::Connect {
                 node.mark_down();
             }
             return Err(not_sent(e));

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use super::connection::Connection;
 use super::error::{DaxError, Kind};
@@ -20,6 +20,8 @@ pub(crate) struct NodePool {
     slots: Arc<Semaphore>,
     /// One permit per connect in progress.
     pending: Arc<Semaphore>,
+    /// Signalled when a connection is returned (wakes a request waiting at the cap).
+    returned: Notify,
     /// The preamble's session id (one per pool, as the official clients do).
     session: [u8; 16],
 }
@@ -33,6 +35,7 @@ impl NodePool {
             idle: Mutex::new(Vec::new()),
             slots: Arc::new(Semaphore::new(max_connections.max(1))),
             pending: Arc::new(Semaphore::new(max_pending.max(1))),
+            returned: Notify::new(),
             session,
         }
     }
@@ -41,55 +44,77 @@ impl NodePool {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The most recently used idle connection that is still usable, else a new one.
-    /// `connect_timeout` bounds the wait for a slot and the connect itself.
+    /// The most recently used idle connection that is still usable, else a new one (bounded by
+    /// the cap: at the cap, waits for a connection to come back or to close).
+    /// `connect_timeout` bounds the whole wait, the connect included.
     pub(crate) async fn checkout(
         &self,
         shared: &Shared,
         connect_timeout: Duration,
     ) -> Result<Connection, DaxError> {
-        let now = shared.time.now();
-        loop {
-            let Some(mut conn) = self.idle().pop() else {
-                break;
-            };
-            let idle_for = now.duration_since(conn.last_used).unwrap_or(Duration::ZERO);
-            if idle_for < shared.settings.idle_timeout && conn.is_reusable() {
-                return Ok(conn);
-            }
-        }
         let wait = async {
-            let slot = self
-                .slots
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| DaxError::new(Kind::Unsupported, "node pool closed"))?;
-            let _pending = self
-                .pending
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| DaxError::new(Kind::Unsupported, "node pool closed"))?;
-            Connection::open(
-                self.addr,
-                shared.tls.as_ref(),
-                &self.session,
-                &shared.settings.user_agent,
-                now,
-                Some(slot),
-            )
-            .await
+            loop {
+                // Registered before looking, so a checkin in between is not missed.
+                let returned = self.returned.notified();
+                if let Some(conn) = self.pop_idle(shared) {
+                    return Ok(conn);
+                }
+                let slot = match self.slots.clone().try_acquire_owned() {
+                    Ok(slot) => slot,
+                    Err(_) => {
+                        let freed = self.slots.clone().acquire_owned();
+                        match futures_util::future::select(
+                            std::pin::pin!(returned),
+                            std::pin::pin!(freed),
+                        )
+                        .await
+                        {
+                            futures_util::future::Either::Left(_) => continue,
+                            futures_util::future::Either::Right((Ok(slot), _)) => slot,
+                            futures_util::future::Either::Right((Err(_), _)) => {
+                                return Err(DaxError::new(Kind::Unsupported, "node pool closed"))
+                            }
+                        }
+                    }
+                };
+                let _pending = self
+                    .pending
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| DaxError::new(Kind::Unsupported, "node pool closed"))?;
+                return Connection::open(
+                    self.addr,
+                    shared.tls.as_ref(),
+                    &self.session,
+                    &shared.settings.user_agent,
+                    shared.time.now(),
+                    Some(slot),
+                )
+                .await;
+            }
         };
         match timeout(&shared.sleep, connect_timeout, wait).await {
             Ok(r) => r,
             Err(()) => Err(DaxError::new(
                 Kind::Timeout,
                 format!(
-                    "no connection to DAX node {} within {connect_timeout:?} (connect timeout)",
+                    "no connection to DAX node {} within {connect_timeout:?} (connect timeout: \
+                     the node did not accept, or all its connections stayed busy)",
                     self.addr
                 ),
             )),
+        }
+    }
+
+    fn pop_idle(&self, shared: &Shared) -> Option<Connection> {
+        let now = shared.time.now();
+        loop {
+            let mut conn = self.idle().pop()?;
+            let idle_for = now.duration_since(conn.last_used).unwrap_or(Duration::ZERO);
+            if idle_for < shared.settings.idle_timeout && conn.is_reusable() {
+                return Some(conn);
+            }
         }
     }
 
@@ -97,6 +122,7 @@ impl NodePool {
     pub(crate) fn checkin(&self, mut conn: Connection, now: SystemTime) {
         conn.last_used = now;
         self.idle().push(conn);
+        self.returned.notify_one();
     }
 
     /// Closes idle connections unused for `idle_timeout`.
