@@ -97,10 +97,8 @@ impl Connection {
     /// nothing unasked (a zero-wait read).
     pub(crate) fn is_reusable(&mut self) -> bool {
         let mut probe = [0u8; 1];
-        match self.io.read(&mut probe).now_or_never() {
-            None => true,     // nothing to read: still open
-            Some(_) => false, // EOF, error, or unsolicited bytes
-        }
+        // Pending: nothing to read, still open. Ready: EOF, an error, or unsolicited bytes.
+        self.io.read(&mut probe).now_or_never().is_none()
     }
 
     /// Writes `bytes` (auth frame and/or request) and, if `method` has a reply, reads exactly
