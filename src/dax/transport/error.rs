@@ -94,39 +94,74 @@ impl DaxError {
     }
 
     /// A TLS handshake or certificate check failed (unknown CA, wrong hostname).
+    ///
+    /// ```
+    /// # use cross_account_dynamodb::dax::transport::DaxError;
+    /// fn check_ca_and_hostname(e: &DaxError) -> bool { e.is_tls() }
+    /// ```
     pub fn is_tls(&self) -> bool {
         self.kind == Kind::Tls
     }
 
     /// A connect, pool-wait or request timeout elapsed.
+    ///
+    /// ```
+    /// # use cross_account_dynamodb::dax::transport::DaxError;
+    /// fn slow_cluster(e: &DaxError) -> bool { e.is_timeout() }
+    /// ```
     pub fn is_timeout(&self) -> bool {
         self.kind == Kind::Timeout
     }
 
     /// The node rejected the connection's authorization (the connection re-authorizes before
     /// its next use).
+    ///
+    /// ```
+    /// # use cross_account_dynamodb::dax::transport::DaxError;
+    /// fn check_iam_on_the_cluster(e: &DaxError) -> bool { e.is_auth() }
+    /// ```
     pub fn is_auth(&self) -> bool {
         self.kind == Kind::Auth
     }
 
     /// A write may or may not have been applied: the connection failed after its bytes were
     /// written. It is not retried; read the item back to know.
+    ///
+    /// ```
+    /// # use cross_account_dynamodb::dax::transport::DaxError;
+    /// fn read_back_before_retrying(e: &DaxError) -> bool { e.is_outcome_unknown() }
+    /// ```
     pub fn is_outcome_unknown(&self) -> bool {
         self.kind == Kind::OutcomeUnknown
     }
 
     /// No connection to the node could be made (nothing was sent).
+    ///
+    /// ```
+    /// # use cross_account_dynamodb::dax::transport::DaxError;
+    /// fn cluster_unreachable(e: &DaxError) -> bool { e.is_connect() }
+    /// ```
     pub fn is_connect(&self) -> bool {
         self.kind == Kind::Connect
     }
 
     /// The node's reply could not be decoded (the connection was closed).
+    ///
+    /// ```
+    /// # use cross_account_dynamodb::dax::transport::DaxError;
+    /// fn report_a_bug(e: &DaxError) -> bool { e.is_protocol() }
+    /// ```
     pub fn is_protocol(&self) -> bool {
         self.kind == Kind::Protocol
     }
 
     /// The request could not be sent over DAX at all (for instance a client built without
     /// this crate's DAX interceptor).
+    ///
+    /// ```
+    /// # use cross_account_dynamodb::dax::transport::DaxError;
+    /// fn wrong_client_setup(e: &DaxError) -> bool { e.is_unsupported() }
+    /// ```
     pub fn is_unsupported(&self) -> bool {
         self.kind == Kind::Unsupported
     }

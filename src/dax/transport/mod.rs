@@ -4,6 +4,32 @@
 //! how it works and exposes [`DaxError`], the transport failure found in an SDK error's source
 //! chain.
 //!
+//! ```no_run
+//! # async fn f(creds: cross_account_dynamodb::AssumedRoleCredentials) -> Result<(), Box<dyn std::error::Error>> {
+//! use aws_sdk_dynamodb::types::AttributeValue;
+//! use cross_account_dynamodb::dax::transport::DaxError;
+//!
+//! let dax = creds.dax("daxs://orders.abc123.dax-clusters.eu-west-1.amazonaws.com")?;
+//! let put = dax
+//!     .update_item()
+//!     .table_name("orders")
+//!     .key("pk", AttributeValue::S("order#1".into()))
+//!     .update_expression("ADD visits :one")
+//!     .expression_attribute_values(":one", AttributeValue::N("1".into()))
+//!     .send()
+//!     .await;
+//! if let Err(e) = &put {
+//!     let mut cause = std::error::Error::source(e);
+//!     while let Some(c) = cause {
+//!         if c.downcast_ref::<DaxError>().is_some_and(DaxError::is_outcome_unknown) {
+//!             // the ADD may have been applied: read the item before trying again
+//!         }
+//!         cause = c.source();
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # How a request travels
 //!
 //! The SDK still runs its whole pipeline (endpoint, retry, interceptors, timeouts) and hands
