@@ -769,3 +769,58 @@ async fn a_request_dropped_after_it_was_written_closes_its_connection() {
     dax.delete_table().table_name(&t).send().await.unwrap();
     gw.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_the_debug_output_of_a_dax_client_or_its_errors() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 1, None).await;
+    let c = creds.credentials().await.unwrap();
+    let secrets = [
+        c.secret_access_key().to_owned(),
+        c.session_token().unwrap().to_owned(),
+    ];
+    let config = creds.dax_config(gw.endpoint()).unwrap();
+    let dax = creds.dax(gw.endpoint()).unwrap();
+    let t = table(&dax).await;
+    dax.get_item()
+        .table_name(&t)
+        .key("pk", s("a"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .unwrap();
+    gw.faults().reject_auth_always(true);
+    creds.refresh_now().await.unwrap(); // every connection re-authorizes, and is refused
+    let err = dax
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("a"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .unwrap_err();
+    let d = dax_error(&err).unwrap_or_else(|| panic!("no DaxError in {err:?}"));
+    assert!(d.is_auth(), "{d:?}");
+    gw.faults().reset();
+    let texts = [
+        format!("{config:?}"),
+        format!("{dax:?}"),
+        format!("{err:?}"),
+        format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(&err)
+        ),
+        format!("{d:?}"),
+    ];
+    for text in &texts {
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret leaked into: {text}"
+            );
+        }
+    }
+    dax.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
+}

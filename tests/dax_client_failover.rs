@@ -4,9 +4,9 @@
 //! * every write the client saw acknowledged is in the table, and no write applied twice
 //!   (each write is an `ADD c :1` on its own key, so a double apply leaves `c = 2`);
 //! * no read fails;
-//! * a write fails only if it was in flight on the killed node (its request is in the log,
-//!   on that node, dropped), and writes started two `endpoints` refreshes after the kill all
-//!   succeed;
+//! * a write fails only if it was in flight on the killed node (started before the kill, its
+//!   one request in the log on that node and dropped, or lost with the node unread; never
+//!   retried), and writes started two `endpoints` refreshes after the kill all succeed;
 //! * the node, once back, serves requests again.
 #![allow(clippy::disallowed_methods)] // real load over real time
 
@@ -254,14 +254,18 @@ mod timing {
                 "{} failed otherwise: {:?}",
                 w.key, w.result
             );
+            // At most one attempt reached a node: the killed one, which never answered (a
+            // request written just as the node died may never have been read: no record).
             let tries = attempts.get(&w.key).cloned().unwrap_or_default();
-            assert_eq!(tries.len(), 1, "{}: {tries:?}", w.key);
-            assert_eq!(tries[0].node(), Some(0), "{}: {tries:?}", w.key);
-            assert!(
-                matches!(tries[0].outcome, Outcome::Dropped | Outcome::InFlight),
-                "{}: {tries:?}",
-                w.key
-            );
+            assert!(tries.len() <= 1, "{}: {tries:?}", w.key);
+            for t in &tries {
+                assert_eq!(t.node(), Some(0), "{}: {tries:?}", w.key);
+                assert!(
+                    matches!(t.outcome, Outcome::Dropped | Outcome::InFlight),
+                    "{}: {tries:?}",
+                    w.key
+                );
+            }
             assert!(
                 w.started <= killed_at + Duration::from_millis(100),
                 "{} started after the kill",

@@ -203,35 +203,16 @@ impl Cluster {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
     }
 
-    /// `endpoints` on every node over its pool: answers mark it healthy, failures down.
+    /// `endpoints` on every node, on a connection of its own (a busy pool must not make a
+    /// node look dead): answers mark it healthy, failures down. Idle connections are reaped.
     pub(crate) async fn health_check(&self, shared: &Shared) {
         for node in self.nodes().iter() {
-            let check = async {
-                let mut conn = node.pool.checkout(shared, Duration::from_secs(1)).await?;
-                let mut frame = Vec::new();
-                encode_endpoints_request(&mut frame);
-                let reply = shared
-                    .send(&mut conn, &frame, Method::Endpoints)
-                    .await
-                    .map_err(|e| e.into_inner())?;
-                match decode_endpoints_response(&reply) {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(service)) => {
-                        return Err(DaxError::new(Kind::Protocol, "endpoints call refused")
-                            .with_source(*service))
-                    }
-                    Err(e) => {
-                        return Err(
-                            DaxError::new(Kind::Protocol, "bad endpoints reply").with_source(e)
-                        )
-                    }
+            match endpoints_from(shared, node.addr).await {
+                Ok(_) => node.mark_up(),
+                Err(e) => {
+                    tracing::debug!(node = %node.addr, error = %e, "DAX health check failed");
+                    node.mark_down()
                 }
-                node.pool.checkin(conn, shared.time.now());
-                Ok::<_, DaxError>(())
-            };
-            match timeout(&shared.sleep, Duration::from_secs(1), check).await {
-                Ok(Ok(())) => node.mark_up(),
-                _ => node.mark_down(),
             }
             node.pool
                 .reap(shared.time.now(), shared.settings.idle_timeout);
@@ -282,7 +263,7 @@ async fn upkeep(weak: Weak<Shared>) {
     }
 }
 
-/// One `endpoints` call on a fresh connection (seeds are not pooled).
+/// One `endpoints` call on a fresh connection (seeds and health checks are not pooled).
 async fn endpoints_from(shared: &Shared, addr: SocketAddr) -> Result<Vec<Endpoint>, DaxError> {
     let call = async {
         let mut conn = Connection::open(

@@ -61,6 +61,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Lru<K, V> {
         self.map.insert(k, (v, self.tick));
     }
 
+    pub(crate) fn remove<Q>(&mut self, k: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.remove(k);
+    }
+
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.map.len()

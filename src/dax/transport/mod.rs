@@ -208,6 +208,13 @@ impl Shared {
         self.attempts.lock().ok()?.get(invocation)
     }
 
+    /// The invocation succeeded: no retry will ask.
+    fn forget_node(&self, invocation: &str) {
+        if let Ok(mut a) = self.attempts.lock() {
+            a.remove(invocation);
+        }
+    }
+
     fn remember_node(&self, invocation: String, addr: SocketAddr) {
         if let Ok(mut a) = self.attempts.lock() {
             a.insert(invocation, addr);

@@ -560,8 +560,8 @@ pub(crate) async fn execute(
         .pick(shared, op.write, avoid)
         .await
         .map_err(not_sent)?;
-    if let Some(id) = invocation {
-        shared.remember_node(id, node.addr);
+    if let Some(id) = &invocation {
+        shared.remember_node(id.clone(), node.addr);
     }
     let mut conn = match node.pool.checkout(shared, limits.connect).await {
         Ok(c) => c,
@@ -646,6 +646,9 @@ pub(crate) async fn execute(
     match outcome {
         Ok(out) => {
             node.pool.checkin(conn, shared.time.now());
+            if let Some(id) = &invocation {
+                shared.forget_node(id);
+            }
             Ok(out)
         }
         Err(service) => {
