@@ -824,3 +824,36 @@ async fn no_secret_in_the_debug_output_of_a_dax_client_or_its_errors() {
     dax.delete_table().table_name(&t).send().await.unwrap();
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_transport_without_its_interceptor_answers_a_clear_error() {
+    let stack = Stack::shared();
+    let creds = AssumedRoleCredentials::builder(stack.role_arn())
+        .external_id(stack.external_id())
+        .configure(&stack.b_config().await)
+        .build_deferred()
+        .unwrap();
+    let ours = creds.dax_config("dax://127.0.0.1:1").unwrap().build();
+    // Someone reuses the transport in a config of their own, without the interceptor.
+    let bare = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .endpoint_url("dax://127.0.0.1:1")
+        .http_client(ours.http_client().unwrap())
+        .allow_no_auth()
+        .auth_scheme_preference([aws_smithy_runtime_api::client::auth::AuthSchemeId::from(
+            "noAuth",
+        )])
+        .build();
+    let err = Client::from_conf(bare)
+        .get_item()
+        .table_name("t")
+        .key("pk", s("a"))
+        .send()
+        .await
+        .unwrap_err();
+    let d = dax_error(&err).unwrap_or_else(|| panic!("no DaxError in {err:?}"));
+    assert!(d.is_unsupported(), "{d:?}");
+    assert!(d.to_string().contains("without its typed input"), "{d}");
+    assert!(d.to_string().contains("AssumedRoleCredentials::dax"), "{d}");
+}
