@@ -13,3 +13,5 @@
 
 pub mod codec;
 pub mod expr;
+#[cfg(feature = "gateway")]
+pub mod gateway;
