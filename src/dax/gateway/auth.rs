@@ -22,7 +22,8 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Who may use the gateway.
 ///
 /// * `AcceptAll`: every `authorizeConnection` is accepted without checks, and connections that
-///   never authorize are served too (handy for tools that do not sign).
+///   never authorize are served too (handy for tools that do not sign). Only the
+///   [`reject auth` fault switch](super::Faults::reject_auth_always) refuses anything.
 /// * `StaticSecrets(map)`: access key id → secret access key; the SigV4 signature must verify
 ///   and its date be within 15 minutes of the gateway's clock. Requests on a connection
 ///   without an accepted authorization get `AuthenticationRequiredException`
@@ -74,6 +75,24 @@ impl std::fmt::Debug for AuthVerifier {
 pub(crate) struct ConnAuth {
     /// The accepted key id (None: never authorized, or the last authorization was refused).
     pub(crate) key: Option<String>,
+    /// Why the last `authorizeConnection` was refused (it stays refused until one succeeds).
+    pub(crate) refused: Option<RejectReason>,
+}
+
+impl ConnAuth {
+    /// Records the verdict of an `authorizeConnection` with `key`.
+    pub(crate) fn set(&mut self, key: &str, verdict: &Result<(), RejectReason>) {
+        match verdict {
+            Ok(()) => {
+                self.key = Some(key.to_owned());
+                self.refused = None;
+            }
+            Err(why) => {
+                self.key = None;
+                self.refused = Some(why.clone());
+            }
+        }
+    }
 }
 
 /// A key as a verifier knows it.
@@ -155,6 +174,9 @@ impl Auth {
 
     /// Checks that a request may run on a connection with this authorization.
     pub(crate) async fn check(&self, conn: &ConnAuth, now: SystemTime) -> Result<(), RejectReason> {
+        if let Some(why) = &conn.refused {
+            return Err(why.clone());
+        }
         if matches!(self.verifier, AuthVerifier::AcceptAll) {
             return Ok(());
         }
@@ -326,12 +348,18 @@ mod tests {
             a.check(&ConnAuth::default(), t).await,
             Err(RejectReason::NotAuthorized)
         );
-        let ok = ConnAuth {
-            key: Some("AK".into()),
-        };
+        let mut ok = ConnAuth::default();
+        ok.set("AK", &Ok(()));
         assert_eq!(a.check(&ok, t).await, Ok(()));
         let all = auth(AuthVerifier::AcceptAll);
         assert_eq!(all.check(&ConnAuth::default(), t).await, Ok(()));
+        let mut refused = ConnAuth::default();
+        refused.set("AK", &Err(RejectReason::FaultInjected));
+        assert_eq!(
+            all.check(&refused, t).await,
+            Err(RejectReason::FaultInjected),
+            "a refused authorization fails requests even with AcceptAll"
+        );
     }
 
     #[test]

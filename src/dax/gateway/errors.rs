@@ -1,17 +1,12 @@
 //! Backend (SDK) errors → DAX error replies.
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsOutput;
-use aws_sdk_dynamodb::operation::transact_get_items::{
-    TransactGetItemsError, TransactGetItemsInput,
-};
-use aws_sdk_dynamodb::types::ItemResponse;
-use aws_sdk_dynamodb::types::{CancellationReason, Get, TransactGetItem};
+use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
+use aws_sdk_dynamodb::types::CancellationReason;
 use aws_types::request_id::RequestId;
 
-use crate::dax::codec::{
-    encode_transact_get_items_response, CancellationReasonRaw, Catalog, Item, ServiceError,
-};
+use super::values::values_bytes;
+use crate::dax::codec::{CancellationReasonRaw, Catalog, ServiceError};
 
 /// The DAX error for a failed backend call: the DynamoDB exception name and message of a
 /// service error; `InternalServerError` for anything else (timeouts, connection failures), with
@@ -57,7 +52,7 @@ pub(crate) fn with_reasons(
     let mut raw = Vec::with_capacity(reasons.len());
     for (i, r) in reasons.iter().enumerate() {
         let item = match (r.item(), tables.get(i)) {
-            (Some(item), Some(table)) => values_bytes(item, table, catalog),
+            (Some(item), Some(table)) => values_bytes(item, table, catalog, false).ok(),
             _ => None,
         };
         raw.push(CancellationReasonRaw {
@@ -68,32 +63,6 @@ pub(crate) fn with_reasons(
     }
     err.cancellation_reasons = Some(raw);
     err
-}
-
-/// The VALUES content of `item`'s non-key attributes (what a cancellation reason carries).
-///
-/// The codec writes VALUES only inside replies, so this borrows the TransactGetItems reply
-/// encoder (`80 82 81 <VALUES> …`) and takes the byte string back out with `minicbor`.
-fn values_bytes(item: &Item, table: &str, catalog: &dyn Catalog) -> Option<Vec<u8>> {
-    let get = Get::builder()
-        .table_name(table)
-        .set_key(Some(Item::new()))
-        .build()
-        .ok()?;
-    let input = TransactGetItemsInput::builder()
-        .transact_items(TransactGetItem::builder().get(get).build())
-        .build()
-        .ok()?;
-    let output = TransactGetItemsOutput::builder()
-        .responses(ItemResponse::builder().set_item(Some(item.clone())).build())
-        .build();
-    let mut frame = Vec::new();
-    encode_transact_get_items_response(&output, &input, &[None], catalog, &mut frame).ok()?;
-    let mut d = minicbor::Decoder::new(&frame);
-    d.array().ok()?; // success header
-    d.array().ok()?; // [responses, cc]
-    d.array().ok()?; // responses
-    d.bytes().ok().map(<[u8]>::to_vec)
 }
 
 /// Whether a TransactGetItems error is a cancellation (for its reasons).
@@ -114,7 +83,7 @@ pub(crate) fn transact_get_reasons(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dax::codec::{KeyAttribute, KeySchema, MemoryCatalog};
+    use crate::dax::codec::{Item, KeyAttribute, KeySchema, MemoryCatalog};
     use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 
     #[test]

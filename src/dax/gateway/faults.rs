@@ -63,7 +63,8 @@ struct State {
 ///   written, then the connection is closed.
 /// * `reject_auth`: `authorizeConnection` is refused, so the next request on that connection
 ///   gets `AuthenticationRequiredException` (`[4,23,31,33]`).
-/// * `slow`: every reply (control calls included) waits this long, on the injected sleep.
+/// * `slow`: every data reply waits this long, on the injected sleep (control calls and
+///   `endpoints` stay fast, so clients still start and see the node healthy).
 ///
 /// ```
 /// # async fn demo(gw: &cross_account_dynamodb::DaxGateway) {

@@ -212,7 +212,7 @@ where
             } else {
                 shared.auth.authorize(&req, now).await
             };
-            auth.key = verdict.is_ok().then(|| req.access_key_id.clone());
+            auth.set(&req.access_key_id, &verdict);
             shared.logs.auth(AuthRecord {
                 listener,
                 connection: conn,
@@ -226,8 +226,10 @@ where
             return;
         };
         let (mut handled, guard) = handled;
-        if let Some(delay) = shared.faults.slow() {
-            shared.sleep.sleep(delay).await;
+        if method_is_data(method) {
+            if let Some(delay) = shared.faults.slow() {
+                shared.sleep.sleep(delay).await;
+            }
         }
         let drop_it = method_is_data(method) && shared.faults.drop_mid_reply();
         if drop_it {

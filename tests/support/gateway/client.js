@@ -1,6 +1,7 @@
 // Drives the official Node DAX client (@amazon-dax-sdk/client-dax) through a list of operations.
 //
-// usage: node client.js --endpoint dax://127.0.0.1:PORT --region R [--admin URL] < ops.json
+// usage: node client.js --endpoint dax://127.0.0.1:PORT --region R [--admin URL]
+//                       [--request-timeout MS] [--retries N] < ops.json
 // Same ops and output as client.py: per op {"ok": true, "output": ...} or
 // {"ok": false, "code", "class", "message"}. With daxs, NODE_EXTRA_CA_CERTS names the CA.
 'use strict';
@@ -48,7 +49,10 @@ async function main() {
     secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY,
   };
   if (process.env.AWS_SESSION_TOKEN) credentials.sessionToken = process.env.AWS_SESSION_TOKEN;
-  const dax = new Dax({ endpoints: [arg('--endpoint')], region, credentials });
+  const config = { endpoints: [arg('--endpoint')], region, credentials };
+  if (arg('--request-timeout')) config.requestTimeout = Number(arg('--request-timeout'));
+  if (arg('--retries')) config.maxRetries = Number(arg('--retries'));
+  const dax = new Dax(config);
   const adminUrl = arg('--admin');
   const admin = adminUrl ? new DynamoDB({ endpoint: adminUrl, region, credentials }) : null;
   const results = [];
