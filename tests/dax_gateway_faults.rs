@@ -231,8 +231,7 @@ async fn auth_rejection_mid_run(client: Official) {
         .collect();
     assert_eq!(gets[0], Outcome::Ok);
     assert!(
-        gets.iter()
-            .any(|o| *o == Outcome::Rejected(RejectReason::FaultInjected)),
+        gets.contains(&Outcome::Rejected(RejectReason::FaultInjected)),
         "{who}: {shown:#?}"
     );
     assert!(gateway
