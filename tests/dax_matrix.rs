@@ -78,6 +78,33 @@ fn the_dax_runner_paths_read_the_official_clients_alike() {
     assert!(stderr.contains("0 problems"), "{stderr}");
 }
 
+#[test]
+fn script_args_debug_leaves_the_secret_out() {
+    let mut args = ScriptArgs {
+        endpoint: "dax://127.0.0.1:1".into(),
+        admin_endpoint: "http://127.0.0.1:2".into(),
+        region: "us-east-1".into(),
+        credentials: (
+            "AKIDVISIBLE".into(),
+            "SECRET-abc".into(),
+            Some("TOKEN-xyz".into()),
+        ),
+        ca_file: None,
+        timeout: std::time::Duration::from_secs(1),
+    };
+    let dbg = format!("{args:?}");
+    assert!(
+        dbg.contains("AKIDVISIBLE") && dbg.contains("redacted"),
+        "{dbg}"
+    );
+    assert!(
+        !dbg.contains("SECRET-abc") && !dbg.contains("TOKEN-xyz"),
+        "{dbg}"
+    );
+    args.credentials.2 = None;
+    assert!(!format!("{args:?}").contains("SECRET-abc"));
+}
+
 /// The matrix covers what issue 8 lists; cheap, no stack.
 #[test]
 fn the_matrix_covers_the_issue_list() {
