@@ -13,6 +13,7 @@ pub mod fake_sts;
 #[cfg(feature = "gateway")]
 pub mod gateway;
 pub mod http;
+pub mod matrix;
 pub mod metadata;
 
 use std::collections::HashMap;
