@@ -66,5 +66,7 @@ pub use credentials::{
     AssumedRoleCredentials, AssumedRoleCredentialsBuilder, CredentialsStatus, RefreshEvent,
     RefreshPolicy, Rotation,
 };
+#[cfg(feature = "gateway")]
+pub use dax::gateway::{AuthVerifier, DaxGateway, DaxGatewayBuilder, GatewayError, TlsConfig};
 pub use error::{Error, ErrorKind};
 pub use pool::{CrossAccountPool, CrossAccountPoolBuilder, RoleSpec};

@@ -78,6 +78,33 @@ fn the_dax_runner_paths_read_the_official_clients_alike() {
     assert!(stderr.contains("0 problems"), "{stderr}");
 }
 
+#[test]
+fn script_args_debug_leaves_the_secret_out() {
+    let mut args = ScriptArgs {
+        endpoint: "dax://127.0.0.1:1".into(),
+        admin_endpoint: "http://127.0.0.1:2".into(),
+        region: "us-east-1".into(),
+        credentials: (
+            "AKIDVISIBLE".into(),
+            "SECRET-abc".into(),
+            Some("TOKEN-xyz".into()),
+        ),
+        ca_file: None,
+        timeout: std::time::Duration::from_secs(1),
+    };
+    let dbg = format!("{args:?}");
+    assert!(
+        dbg.contains("AKIDVISIBLE") && dbg.contains("redacted"),
+        "{dbg}"
+    );
+    assert!(
+        !dbg.contains("SECRET-abc") && !dbg.contains("TOKEN-xyz"),
+        "{dbg}"
+    );
+    args.credentials.2 = None;
+    assert!(!format!("{args:?}").contains("SECRET-abc"));
+}
+
 /// The matrix covers what issue 8 lists; cheap, no stack.
 #[test]
 fn the_matrix_covers_the_issue_list() {
@@ -331,5 +358,146 @@ fn attribute_values_round_trip_through_json() {
         json!({"S": "a", "N": "1"}),
     ] {
         assert!(matrix::av_from_json(&bad).is_err(), "{bad} accepted");
+    }
+}
+
+// ------------------------------------------------------------------ load drivers
+
+/// The failover test's load drivers, straight to the stack (an http endpoint selects the plain SDK):
+/// one JSON line per operation, every one ok, gets checked against the values put, and a summary
+/// at the end, whether the time runs out or SIGTERM stops them.
+#[test]
+fn load_drivers_report_every_operation_and_a_summary() {
+    let stack = Stack::shared();
+    let dir = support::repo_root().join("scripts/dax/conformance");
+    let runs: Vec<_> = [
+        ("python", false),
+        ("python", true),
+        ("node", false),
+        ("node", true),
+    ]
+    .into_iter()
+    .map(|(lang, sigterm)| {
+        let mut cmd = if lang == "python" {
+            let mut c =
+                std::process::Command::new(matrix::tools_home().join("dax/venv/bin/python"));
+            c.arg(dir.join("load_python.py"));
+            c
+        } else {
+            let mut c = std::process::Command::new("node");
+            c.arg(dir.join("load_node.js"));
+            c
+        };
+        let prefix = support::unique_name(&format!("load-{lang}"));
+        cmd.args(["--endpoint", stack.endpoint(), "--region", stack.region()])
+            .args([
+                "--table",
+                stack.table(),
+                "--range-key",
+                "sk",
+                "--prefix",
+                &prefix,
+            ])
+            .args(["--seconds", if sigterm { "60" } else { "1" }])
+            .env("AWS_ACCESS_KEY_ID", stack.var("A_ACCESS_KEY_ID"))
+            .env("AWS_SECRET_ACCESS_KEY", stack.var("A_SECRET_ACCESS_KEY"))
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("XACCT_TOOLS_HOME", matrix::tools_home())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        std::thread::spawn(move || {
+            let child = cmd.spawn().expect("start a load driver");
+            let out = KillOnDrop(child).wait_with_output(sigterm);
+            (lang, sigterm, out)
+        })
+    })
+    .collect();
+    for r in runs {
+        let (lang, sigterm, (status, stdout, stderr)) = r.join().expect("driver thread");
+        let what = format!("{lang} (sigterm {sigterm})");
+        assert!(status.success(), "{what}: {status}\n{stderr}");
+        let lines: Vec<Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{what}: {l:?}: {e}")))
+            .collect();
+        let (summary, ops) = lines.split_last().expect("some output");
+        let s = &summary["summary"];
+        assert!(ops.len() >= 3, "{what}: only {} operations", ops.len());
+        let mut last_t = 0.0;
+        for op in ops {
+            assert_eq!(op["ok"], json!(true), "{what}: {op}");
+            assert!(
+                op["error"].is_null() && op["key"].is_string(),
+                "{what}: {op}"
+            );
+            assert!(
+                ["put", "get"].contains(&op["op"].as_str().unwrap_or("")),
+                "{what}: {op}"
+            );
+            let t = op["t_ms"].as_f64().expect("t_ms");
+            assert!(t >= last_t, "{what}: t_ms goes back: {op}");
+            last_t = t;
+        }
+        let puts = ops.iter().filter(|o| o["op"] == "put").count() as u64;
+        assert_eq!(s["puts"].as_u64(), Some(puts), "{what}: {s}");
+        assert_eq!(s["puts_ok"], s["puts"], "{what}: {s}");
+        assert_eq!(
+            s["gets"].as_u64(),
+            Some(ops.len() as u64 - puts),
+            "{what}: {s}"
+        );
+        assert_eq!(s["gets_ok"], s["gets"], "{what}: {s}");
+        assert_eq!(s["errors"], json!({}), "{what}: {s}");
+        assert_eq!(s["stopped_by_signal"], json!(sigterm), "{what}: {s}");
+        if sigterm {
+            assert!(
+                s["seconds"].as_f64().unwrap() < 30.0,
+                "{what}: SIGTERM did not stop it: {s}"
+            );
+        }
+    }
+}
+
+/// Kills and reaps a child when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl KillOnDrop {
+    /// Waits, draining stdout and stderr; with `sigterm`, sends SIGTERM once the first operation
+    /// line is out (the driver's handler is installed before its first operation).
+    fn wait_with_output(mut self, sigterm: bool) -> (std::process::ExitStatus, String, String) {
+        use std::io::{BufRead, Read};
+        let out = self.0.stdout.take().expect("piped");
+        let mut err = self.0.stderr.take().expect("piped");
+        let t = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        let mut out = std::io::BufReader::new(out);
+        let mut stdout = String::new();
+        let _ = out.read_line(&mut stdout);
+        if sigterm {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let st = std::process::Command::new("kill")
+                .args(["-TERM", &self.0.id().to_string()])
+                .status()
+                .expect("kill -TERM");
+            assert!(st.success());
+        }
+        let _ = out.read_to_string(&mut stdout);
+        let status = self.0.wait().expect("wait");
+        (status, stdout, t.join().unwrap_or_default())
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
     }
 }

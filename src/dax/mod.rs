@@ -13,4 +13,6 @@
 
 pub mod codec;
 pub mod expr;
+#[cfg(feature = "gateway")]
+pub mod gateway;
 pub mod transport;

@@ -100,6 +100,11 @@ impl Matrix {
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
             "a table-name prefix is [A-Za-z0-9_.-]+, not {prefix:?}"
         );
+        // `${p}` also makes the ClientRequestToken (at most 36 characters)
+        assert!(
+            prefix.len() <= 32,
+            "a table-name prefix has at most 32 characters, not {prefix:?}"
+        );
         let doc: Value = serde_json::from_str(&text.replace(PREFIX_MARK, prefix))
             .map_err(|e| format!("not JSON: {e}"))?;
         let tables = doc["tables"]

@@ -10,6 +10,8 @@
 #![allow(dead_code, unreachable_pub, clippy::disallowed_methods)]
 
 pub mod fake_sts;
+#[cfg(feature = "gateway")]
+pub mod gateway;
 pub mod http;
 pub mod matrix;
 pub mod metadata;

@@ -16,6 +16,7 @@ const NODE_DIR = process.env.XACCT_DAX_NODE_DIR || path.join(TOOLS, 'dax', 'node
 const toolsRequire = createRequire(path.join(NODE_DIR, 'package.json'));
 
 function loadDax() {
+  shimLocalhostDns();
   return toolsRequire('@amazon-dax-sdk/client-dax').Dax;
 }
 
@@ -61,6 +62,31 @@ function reexecWithCa(caFile) {
   }
   process.exitCode = r.status === null ? 1 : r.status;
   return true;
+}
+
+// client-dax resolves a seed host name with dns.resolve (DNS queries only; /etc/hosts is never read),
+// so `daxs://localhost:PORT` (the name a test certificate is made for) fails where no DNS server
+// answers for localhost, as in CI sandboxes. Answer A queries for localhost the way the OS does
+// (getaddrinfo, via dns.lookup), and AAAA with ENODATA: our gateway listens on 127.0.0.1 only.
+// Every other name goes to DNS as before.
+function shimLocalhostDns() {
+  const dns = require('dns');
+  const original = dns.resolve;
+  dns.resolve = function(host, rrtype, callback) {
+    if(host !== 'localhost' || typeof callback !== 'function') {
+      return original.apply(this, arguments);
+    }
+    const noData = () => Object.assign(new Error(`no ${rrtype} data for localhost`), {code: 'ENODATA'});
+    if(rrtype !== 'A') {
+      return process.nextTick(() => callback(noData()));
+    }
+    return dns.lookup(host, {family: 4, all: true}, (err, addrs) => {
+      if(err || addrs.length === 0) {
+        return callback(noData());
+      }
+      return callback(null, addrs.map((a) => a.address));
+    });
+  };
 }
 
 // DynamoDB JSON (binary as base64) -> client params (binary as Buffer: client-dax 3.1.0 rejects a

@@ -284,7 +284,11 @@ def main() -> int:
                                            config=no_retry)
         else:
             from amazondax import AmazonDaxClient
-            client = AmazonDaxClient(session=session, region_name=args.region, endpoints=[args.endpoint])
+            try:
+                client = AmazonDaxClient(session=session, region_name=args.region, endpoints=[args.endpoint])
+            except Exception as e:  # noqa: BLE001 - the runner cannot run at all: say why, exit 3
+                log(f"cannot connect the python-dax client to {args.endpoint}: {type(e).__name__}: {e}")
+                raise SystemExit(3) from e
         t1 = time.monotonic()
         key_names = {t["name"]: [k["AttributeName"] for k in t["params"]["KeySchema"]] for t in m["tables"]}
         results = run_rows(client, rows, key_names)

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::{Matrix, RowResult};
 
-/// Where and as whom a script runner runs.
-#[derive(Debug, Clone)]
+/// Where and as whom a script runner runs. (Debug leaves the secret and the token out.)
+#[derive(Clone)]
 pub struct ScriptArgs {
     /// The side's endpoint: `dax://127.0.0.1:PORT` / `daxs://...` for DAX sides, the local stack's
     /// `http://127.0.0.1:PORT` for `botocore` / `js-sdk`.
@@ -25,6 +25,24 @@ pub struct ScriptArgs {
     pub ca_file: Option<PathBuf>,
     /// Kill the runner after this long (default 120 s).
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for ScriptArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptArgs")
+            .field("endpoint", &self.endpoint)
+            .field("admin_endpoint", &self.admin_endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.credentials.0)
+            .field("secret_access_key", &"** redacted **")
+            .field(
+                "session_token",
+                &self.credentials.2.as_ref().map(|_| "** redacted **"),
+            )
+            .field("ca_file", &self.ca_file)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl ScriptArgs {
@@ -143,10 +161,13 @@ pub fn run_script(side: &str, m: &Matrix, args: &ScriptArgs) -> Vec<RowResult> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = KillOnDrop(
-        cmd.spawn()
-            .unwrap_or_else(|e| panic!("cannot start the {side} runner ({cmd:?}): {e}")),
-    );
+    let mut child = KillOnDrop(cmd.spawn().unwrap_or_else(|e| {
+        // not {cmd:?}: its Debug shows the environment, credentials included
+        panic!(
+            "cannot start the {side} runner ({:?}): {e}",
+            cmd.get_program()
+        )
+    }));
     // Drain both pipes on threads, so a chatty runner never blocks on a full pipe.
     let mut out_pipe = child.0.stdout.take().expect("piped stdout");
     let mut err_pipe = child.0.stderr.take().expect("piped stderr");

@@ -1,0 +1,273 @@
+//! Helpers for the DAX gateway tests: a gateway over the shared stack, and the official DAX
+//! clients (Python amazon-dax-client, Node @amazon-dax-sdk/client-dax) driven by
+//! `tests/support/gateway/client.{py,js}` as child processes that are killed on drop.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cross_account_dynamodb::dax::gateway::DaxGatewayBuilder;
+use cross_account_dynamodb::DaxGateway;
+use serde_json::{json, Value};
+
+use super::{repo_root, Stack};
+
+/// Where `scripts/dax/setup.sh` installed the official clients.
+pub fn tools_home() -> PathBuf {
+    std::env::var_os("XACCT_TOOLS_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".tools"))
+}
+
+fn python() -> PathBuf {
+    let p = tools_home().join("dax/venv/bin/python");
+    assert!(
+        p.exists(),
+        "the official Python DAX client is not installed at {} (run scripts/dax/setup.sh, or set \
+         XACCT_TOOLS_HOME to an existing install)",
+        p.display()
+    );
+    p
+}
+
+fn node_modules() -> PathBuf {
+    let p = tools_home().join("dax/node/node_modules");
+    assert!(
+        p.join("@amazon-dax-sdk/client-dax").exists(),
+        "the official Node DAX client is not installed under {} (run scripts/dax/setup.sh)",
+        p.display()
+    );
+    p
+}
+
+/// A gateway builder over the shared stack, forwarding as account A (the DAX service role).
+pub async fn builder(stack: &Stack) -> DaxGatewayBuilder {
+    let backend = stack.sdk_config(stack.a_credentials()).await;
+    DaxGateway::builder().backend(&backend)
+}
+
+/// Which official client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Official {
+    Python,
+    Node,
+}
+
+impl Official {
+    pub const BOTH: [Official; 2] = [Official::Python, Official::Node];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Official::Python => "python-dax",
+            Official::Node => "node-dax",
+        }
+    }
+}
+
+/// One run of an official client over a list of operations.
+#[derive(Debug, Clone)]
+pub struct ClientRun {
+    pub client: Official,
+    pub endpoint: String,
+    pub region: String,
+    pub admin: Option<String>,
+    /// Extra environment (credentials, CA file).
+    pub env: Vec<(String, String)>,
+    pub args: Vec<String>,
+    pub timeout: Duration,
+}
+
+impl ClientRun {
+    /// A run with account A's user keys (any key works with `AcceptAll`).
+    pub fn new(client: Official, endpoint: &str, stack: &Stack) -> Self {
+        ClientRun {
+            client,
+            endpoint: endpoint.to_owned(),
+            region: stack.region().to_owned(),
+            admin: Some(stack.endpoint().to_owned()),
+            env: vec![
+                (
+                    "AWS_ACCESS_KEY_ID".into(),
+                    stack.var("A_ACCESS_KEY_ID").into(),
+                ),
+                (
+                    "AWS_SECRET_ACCESS_KEY".into(),
+                    stack.var("A_SECRET_ACCESS_KEY").into(),
+                ),
+            ],
+            args: vec![],
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    pub fn credentials(mut self, id: &str, secret: &str, token: Option<&str>) -> Self {
+        self.env
+            .retain(|(k, _)| !k.starts_with("AWS_ACCESS") && !k.starts_with("AWS_SECRET"));
+        self.env.push(("AWS_ACCESS_KEY_ID".into(), id.into()));
+        self.env
+            .push(("AWS_SECRET_ACCESS_KEY".into(), secret.into()));
+        if let Some(t) = token {
+            self.env.push(("AWS_SESSION_TOKEN".into(), t.into()));
+        }
+        self
+    }
+
+    /// Trust this CA (Python: SSL_CERT_FILE; Node: NODE_EXTRA_CA_CERTS).
+    pub fn ca(mut self, path: &std::path::Path) -> Self {
+        let var = match self.client {
+            Official::Python => "SSL_CERT_FILE",
+            Official::Node => "NODE_EXTRA_CA_CERTS",
+        };
+        self.env.push((var.into(), path.display().to_string()));
+        self
+    }
+
+    pub fn arg(mut self, a: &str) -> Self {
+        self.args.push(a.into());
+        self
+    }
+
+    /// Runs the ops (blocking: call from `spawn_blocking` or a multi-thread runtime) and
+    /// returns one result per op.
+    pub fn run(&self, ops: &Value) -> Vec<Value> {
+        let script = repo_root().join(match self.client {
+            Official::Python => "tests/support/gateway/client.py",
+            Official::Node => "tests/support/gateway/client.js",
+        });
+        let mut cmd = match self.client {
+            Official::Python => Command::new(python()),
+            Official::Node => {
+                let mut c = Command::new("node");
+                c.env("NODE_PATH", node_modules());
+                c
+            }
+        };
+        cmd.arg(&script)
+            .args(["--endpoint", &self.endpoint, "--region", &self.region])
+            .args(self.args.iter());
+        if let Some(admin) = &self.admin {
+            cmd.args(["--admin", admin]);
+        }
+        for k in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "SSL_CERT_FILE",
+            "NODE_EXTRA_CA_CERTS",
+        ] {
+            cmd.env_remove(k);
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = ChildGuard(Some(cmd.spawn().expect("spawn the official client")));
+        let proc = child.0.as_mut().expect("child present");
+        proc.stdin
+            .take()
+            .expect("stdin piped")
+            .write_all(ops.to_string().as_bytes())
+            .expect("write ops");
+        let out = child.wait_with_timeout(self.timeout);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let parsed: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "{} printed no JSON ({e}); status {:?}\nstdout: {stdout}\nstderr: {}",
+                self.client.name(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let list = parsed.as_array().expect("a JSON list").clone();
+        assert_eq!(
+            list.len(),
+            ops.as_array().map_or(0, Vec::len),
+            "one result per op"
+        );
+        list
+    }
+}
+
+/// Kills the child on drop (a failed assertion must not leave clients running).
+#[derive(Debug)]
+pub struct ChildGuard(pub Option<Child>);
+
+impl ChildGuard {
+    pub fn wait_with_timeout(&mut self, timeout: Duration) -> std::process::Output {
+        let start = Instant::now();
+        let mut child = self.0.take().expect("child present");
+        // read pipes on threads so a chatty child cannot block on a full pipe
+        let mut so = child.stdout.take().expect("stdout piped");
+        let mut se = child.stderr.take().expect("stderr piped");
+        let t_out = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut so, &mut b);
+            b
+        });
+        let t_err = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut se, &mut b);
+            b
+        });
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait for the child") {
+                break s;
+            }
+            if start.elapsed() > timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the official client did not finish within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        std::process::Output {
+            status,
+            stdout: t_out.join().unwrap_or_default(),
+            stderr: t_err.join().unwrap_or_default(),
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs a client on a blocking thread (the gateway keeps serving on the runtime).
+pub async fn run(run: ClientRun, ops: Value) -> Vec<Value> {
+    tokio::task::spawn_blocking(move || run.run(&ops))
+        .await
+        .expect("client thread")
+}
+
+/// CreateTable (admin, straight to the stack) for a hash-only S table.
+pub fn create_hash_table(name: &str) -> Value {
+    json!({"op": "CreateTable", "admin": true, "params": {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST"}})
+}
+
+/// DeleteTable (admin).
+pub fn delete_table(name: &str) -> Value {
+    json!({"op": "DeleteTable", "admin": true, "params": {"TableName": name}})
+}
+
+/// The error code of a failed result, with the whole result in the panic message otherwise.
+pub fn error_code(r: &Value) -> &str {
+    assert_eq!(r["ok"], false, "expected an error, got {r}");
+    r["code"].as_str().unwrap_or("")
+}
+
+/// The output of a successful result.
+pub fn output(r: &Value) -> &Value {
+    assert_eq!(r["ok"], true, "expected success, got {r}");
+    &r["output"]
+}
