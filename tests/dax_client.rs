@@ -857,3 +857,69 @@ async fn the_transport_without_its_interceptor_answers_a_clear_error() {
     assert!(d.to_string().contains("without its typed input"), "{d}");
     assert!(d.to_string().contains("AssumedRoleCredentials::dax"), "{d}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_cut_in_half_is_retried_for_reads_and_reported_unknown_for_writes() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 1, None).await;
+    let dax = creds.dax(gw.endpoint()).unwrap();
+    let t = table(&dax).await;
+    let put = |sk: &'static str| {
+        dax.update_item()
+            .table_name(&t)
+            .key("pk", s("half"))
+            .key("sk", n(sk))
+            .update_expression("ADD c :one")
+            .expression_attribute_values(":one", n("1"))
+            .send()
+    };
+    put("1").await.unwrap(); // metadata known
+
+    // A read: the connection is closed on the broken reply and the SDK retries elsewhere.
+    gw.faults().drop_next(1);
+    let got = dax
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("half"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .expect("an idempotent read is retried");
+    assert_eq!(got.item().unwrap()["c"], n("1"));
+
+    // A write: applied by the backend, its reply broken: not retried, outcome unknown.
+    gw.faults().drop_next(1);
+    let err = put("2").await.unwrap_err();
+    let d = dax_error(&err).unwrap_or_else(|| panic!("no DaxError in {err:?}"));
+    assert!(d.is_outcome_unknown(), "{d:?}");
+    let updates: Vec<_> = gw
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == Method::UpdateItem)
+        .collect();
+    assert_eq!(updates.len(), 2, "the write was retried: {updates:?}");
+    // It was applied exactly once.
+    let got = dax
+        .get_item()
+        .table_name(&t)
+        .key("pk", s("half"))
+        .key("sk", n("2"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.item().unwrap()["c"], n("1"));
+    let gets: Vec<_> = gw
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == Method::GetItem)
+        .collect();
+    assert_eq!(gets.len(), 3, "{gets:?}"); // broken + retried + the check
+    assert_ne!(
+        gets[0].connection, gets[1].connection,
+        "a broken connection was reused"
+    );
+    dax.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
+}
