@@ -923,3 +923,88 @@ async fn a_reply_cut_in_half_is_retried_for_reads_and_reported_unknown_for_write
     dax.delete_table().table_name(&t).send().await.unwrap();
     gw.shutdown().await;
 }
+
+/// A provider of the caller's own: no rotation signal, so its key id is compared before each
+/// request, and a connection re-authorizes as soon as the key changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_provider_is_followed_by_access_key_id() {
+    use aws_credential_types::provider::{future, ProvideCredentials};
+    use aws_credential_types::Credentials;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Debug, Clone)]
+    struct Switching(Arc<Mutex<Credentials>>);
+    impl ProvideCredentials for Switching {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            future::ProvideCredentials::ready(Ok(self.0.lock().unwrap().clone()))
+        }
+    }
+    let key = |id: &str, secret: &str| Credentials::new(id, secret, None, None, "switching");
+
+    let stack = Stack::shared();
+    let backend = stack.sdk_config(stack.a_credentials()).await;
+    let gw = DaxGateway::builder()
+        .backend(&backend)
+        .auth(AuthVerifier::StaticSecrets(HashMap::from([
+            ("AKIDFIRST".to_owned(), "first-secret".to_owned()),
+            ("AKIDSECOND".to_owned(), "second-secret".to_owned()),
+        ])))
+        .start()
+        .await
+        .unwrap();
+    let admin = Client::new(&backend);
+    let t = table(&admin).await;
+    let ours = AssumedRoleCredentials::builder(stack.role_arn())
+        .external_id(stack.external_id())
+        .configure(&stack.b_config().await)
+        .build_deferred()
+        .unwrap();
+    let provider = Switching(Arc::new(Mutex::new(key("AKIDFIRST", "first-secret"))));
+    let dax = ours
+        .dax_with(
+            gw.endpoint(),
+            DaxOptions::new().credentials_provider(provider.clone()),
+        )
+        .unwrap();
+    dax.put_item()
+        .table_name(&t)
+        .item("pk", s("f"))
+        .item("sk", n("1"))
+        .send()
+        .await
+        .unwrap();
+    *provider.0.lock().unwrap() = key("AKIDSECOND", "second-secret");
+    dax.get_item()
+        .table_name(&t)
+        .key("pk", s("f"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .unwrap();
+
+    let data: Vec<_> = gw
+        .request_log()
+        .into_iter()
+        .filter(|r| matches!(r.method, Method::PutItem | Method::GetItem))
+        .collect();
+    assert_eq!(data.len(), 2);
+    assert_eq!(data[0].access_key_id.as_deref(), Some("AKIDFIRST"));
+    assert_eq!(data[1].access_key_id.as_deref(), Some("AKIDSECOND"));
+    assert_eq!(
+        data[0].connection, data[1].connection,
+        "the same connection re-authorized"
+    );
+    let auths: Vec<_> = gw
+        .auth_log()
+        .into_iter()
+        .filter(|a| a.connection == data[0].connection)
+        .map(|a| a.access_key_id)
+        .collect();
+    assert_eq!(auths, ["AKIDFIRST", "AKIDSECOND"]);
+    assert_eq!(ours.status().generation, 0, "the role was assumed");
+    admin.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
+}

@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_smithy_async::rt::sleep::default_async_sleep;
 use aws_smithy_runtime_api::client::auth::AuthSchemeId;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -49,6 +50,7 @@ pub struct DaxOptions {
     health_interval: Duration,
     reauth_interval: Duration,
     push_reauth: bool,
+    provider: Option<SharedCredentialsProvider>,
 }
 
 impl Default for DaxOptions {
@@ -67,6 +69,7 @@ impl Default for DaxOptions {
             health_interval: Duration::from_secs(5),
             reauth_interval: Duration::from_secs(150),
             push_reauth: true,
+            provider: None,
         }
     }
 }
@@ -87,6 +90,7 @@ impl fmt::Debug for DaxOptions {
             .field("health_interval", &self.health_interval)
             .field("reauth_interval", &self.reauth_interval)
             .field("push_reauth", &self.push_reauth)
+            .field("other_provider", &self.provider.is_some())
             .finish()
     }
 }
@@ -258,6 +262,27 @@ impl DaxOptions {
     }
 }
 
+impl DaxOptions {
+    /// Authorizes connections with this provider instead of the `AssumedRoleCredentials` the
+    /// client is built from (for example a provider of your own that already assumes the
+    /// role). Such a provider cannot announce its rotations, so its access key id is compared
+    /// before every request and a connection re-authorizes when it changed; the periodic
+    /// re-authorization still applies. Forwarded (non-DAX) operations are signed with it too.
+    ///
+    /// ```
+    /// use aws_credential_types::Credentials;
+    /// use cross_account_dynamodb::DaxOptions;
+    ///
+    /// let options = DaxOptions::new()
+    ///     .credentials_provider(Credentials::new("AKID", "secret", None, None, "example"));
+    /// assert!(!format!("{options:?}").contains("secret"));
+    /// ```
+    pub fn credentials_provider(mut self, provider: impl ProvideCredentials + 'static) -> Self {
+        self.provider = Some(SharedCredentialsProvider::new(provider));
+        self
+    }
+}
+
 impl AssumedRoleCredentials {
     /// A DynamoDB client that runs over DAX: the ten data operations (GetItem, PutItem,
     /// UpdateItem, DeleteItem, Query, Scan, BatchGetItem, BatchWriteItem, TransactGetItems,
@@ -388,13 +413,21 @@ impl AssumedRoleCredentials {
             refresh_interval: options.refresh_interval,
             health_interval: options.health_interval,
             auth: AuthPolicy {
-                source: CredentialSource::Ours,
+                source: if options.provider.is_some() {
+                    CredentialSource::Foreign
+                } else {
+                    CredentialSource::Ours
+                },
                 push: options.push_reauth,
                 period: options.reauth_interval,
             },
             user_agent: format!("cross-account-dynamodb-dax/{}", env!("CARGO_PKG_VERSION")),
         };
-        let (shared_provider, _) = self.shared_with_cache();
+        let (ours, _) = self.shared_with_cache();
+        let (shared_provider, rotations) = match &options.provider {
+            Some(p) => (p.clone(), None),
+            None => (ours, Some(self.subscribe())),
+        };
         let sleep = services
             .sleep_impl()
             .or_else(default_async_sleep)
@@ -408,7 +441,7 @@ impl AssumedRoleCredentials {
             settings,
             tls,
             shared_provider.clone(),
-            Some(self.subscribe()),
+            rotations,
             services.time_source().unwrap_or_default(),
             sleep,
         );

@@ -30,10 +30,8 @@ pub(crate) struct AuthStamp {
 pub(crate) enum CredentialSource {
     /// This crate's provider: rotations are pushed (generation numbers).
     Ours,
-    /// Any other provider: compare access key ids before each request. (Every client built by
-    /// this crate uses its own provider today; the rule is here, tested, for transports over
-    /// other providers.)
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Any other provider (`DaxOptions::credentials_provider`): compare access key ids before
+    /// each request.
     Foreign,
 }
 
