@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::auth::AuthSchemeId;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use super::RetryOnExpiredToken;
-use crate::dax::transport::http::{positive, DaxHttpClient, DaxInterceptor, Forwarder};
+use crate::dax::transport::http::{DaxHttpClient, DaxInterceptor, Forwarder};
 use crate::dax::transport::{AuthPolicy, ClusterUrl, CredentialSource, Settings, Shared, Tls};
 use crate::{AssumedRoleCredentials, CrossAccountPool, Error, RoleSpec};
 
@@ -467,6 +467,15 @@ impl AssumedRoleCredentials {
             .auth_scheme_preference([AuthSchemeId::from("noAuth")])
             .interceptor(DaxInterceptor)
             .retry_classifier(RetryOnExpiredToken::new()))
+    }
+}
+
+/// A zero duration would fail every request: keep the default instead.
+fn positive(d: Duration, default: Duration) -> Duration {
+    if d.is_zero() {
+        default
+    } else {
+        d
     }
 }
 

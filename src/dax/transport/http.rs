@@ -2,7 +2,6 @@
 //! and the forwarding of operations DAX does not serve.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
@@ -26,7 +25,8 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 use super::error::{error_body, DaxError, Kind};
-use super::ops::{execute, is_dax_operation, prepare, DaxInput, DaxOutput, Failure, Limits};
+use super::execute::{execute, Limits};
+use super::ops::{is_dax_operation, prepare, DaxInput, DaxOutput, Failure};
 use super::Shared;
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -327,14 +327,5 @@ fn respond(result: Result<DaxOutput, Failure>) -> Result<HttpResponse, Connector
         Err(Failure::Transport { error, retry_safe }) => {
             Err(error.into_connector_error(retry_safe))
         }
-    }
-}
-
-/// Unused-setting guard: a zero timeout would fail every request.
-pub(crate) fn positive(d: Duration, default: Duration) -> Duration {
-    if d.is_zero() {
-        default
-    } else {
-        d
     }
 }

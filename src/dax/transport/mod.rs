@@ -59,7 +59,8 @@
 //! | `cluster` | discovery, `endpoints` refresh, health, routing, leader |
 //! | `auth` | when a connection re-authorizes (push on rotation, periodic, key id) |
 //! | `metadata` | key schema and attribute-list caches (a codec `Catalog`), single flight |
-//! | `ops` | per-operation execution: legacy checks, expressions, codec, errors |
+//! | `ops` | per operation: typed inputs/outputs, legacy checks, expressions, codec calls |
+//! | `execute` | one attempt: node, connection, control calls, request, reply, retry safety |
 //! | `http` | the `HttpClient`, the typed side channel, forwarding of other operations |
 //! | `error` | [`DaxError`], error bodies, retry safety |
 //!
@@ -78,6 +79,7 @@ mod cluster;
 mod connection;
 mod endpoint;
 mod error;
+mod execute;
 pub(crate) mod http;
 mod metadata;
 mod ops;

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::batch_get_item::{BatchGetItemInput, BatchGetItemOutput};
 use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput};
@@ -22,12 +21,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::{
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 use aws_smithy_runtime_api::client::interceptors::context::{Input, Output};
 
-use super::cluster::Node;
-use super::connection::{CallError, Connection};
-use super::error::{DaxError, Kind};
-use super::metadata::Missing;
-use super::{timeout, Shared};
-use crate::dax::codec::{self, CodecError, Item, Method, ProjectionPaths, Reply, ServiceError};
+use super::error::DaxError;
+use crate::dax::codec::{self, CodecError, Item, Method, ProjectionPaths, Reply};
 use crate::dax::expr;
 
 macro_rules! ops {
@@ -100,7 +95,7 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
-    fn validation(message: impl Into<String>) -> Self {
+    pub(crate) fn validation(message: impl Into<String>) -> Self {
         Failure::Service {
             name: "ValidationException".into(),
             message: message.into(),
@@ -118,13 +113,13 @@ type Keys = Box<dyn Fn(&dyn codec::Catalog) -> Result<Vec<Item>, CodecError> + S
 
 /// An operation ready to run: checked, expressions compiled, codec calls bound.
 pub(crate) struct Prepared {
-    method: Method,
-    write: bool,
-    idempotent: bool,
-    encode: Encode,
-    decode: Decode,
+    pub(crate) method: Method,
+    pub(crate) write: bool,
+    pub(crate) idempotent: bool,
+    pub(crate) encode: Encode,
+    pub(crate) decode: Decode,
     /// Keys of the transaction items (to complete cancellation-reason items).
-    keys: Option<Keys>,
+    pub(crate) keys: Option<Keys>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -536,306 +531,6 @@ pub(crate) fn prepare(input: DaxInput) -> Result<Prepared, Failure> {
     })
 }
 
-/// Per-attempt limits (the SDK's connect/read timeouts win over the transport's).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) connect: Duration,
-    pub(crate) request: Duration,
-}
-
-/// Runs a prepared operation: one attempt.
-pub(crate) async fn execute(
-    shared: &Arc<Shared>,
-    op: &Prepared,
-    invocation: Option<String>,
-    limits: Limits,
-) -> Result<DaxOutput, Failure> {
-    let not_sent = |error: DaxError| Failure::Transport {
-        error,
-        retry_safe: true,
-    };
-    let avoid = invocation.as_deref().and_then(|id| shared.last_node(id));
-    let node = shared
-        .cluster
-        .pick(shared, op.write, avoid)
-        .await
-        .map_err(not_sent)?;
-    if let Some(id) = &invocation {
-        shared.remember_node(id.clone(), node.addr);
-    }
-    let mut conn = match node.pool.checkout(shared, limits.connect).await {
-        Ok(c) => c,
-        Err(e) => {
-            if e.kind() == Kind::Connect {
-                node.mark_down();
-            }
-            return Err(not_sent(e));
-        }
-    };
-
-    // Encode, making the control calls the codec asks for first (on this connection).
-    let mut frame = Vec::with_capacity(256);
-    let mut rounds = 0;
-    loop {
-        frame.clear();
-        match (op.encode)(&shared.metadata, &mut frame) {
-            Ok(()) => break,
-            Err(e) => match Missing::of(&e) {
-                Some(m) if rounds < 16 => {
-                    rounds += 1;
-                    resolve(shared, &node, &mut conn, &m, limits, false, op).await?;
-                }
-                _ => {
-                    node.pool.checkin(conn, shared.time.now());
-                    return Err(Failure::validation(e.to_string()));
-                }
-            },
-        }
-    }
-
-    let sent = timeout(
-        &shared.sleep,
-        limits.request,
-        shared.send(&mut conn, &frame, op.method),
-    )
-    .await;
-    let reply = match sent {
-        Ok(Ok(reply)) => reply,
-        Ok(Err(CallError::Before(e))) => return Err(not_sent(e)),
-        Ok(Err(CallError::Write(e) | CallError::Read(e))) => {
-            node.mark_down();
-            return Err(in_flight(e, op));
-        }
-        Err(()) => {
-            return Err(in_flight(
-                DaxError::new(
-                    Kind::Timeout,
-                    format!(
-                        "no reply from DAX node {} within {:?} (request timeout)",
-                        node.addr, limits.request
-                    ),
-                ),
-                op,
-            ))
-        }
-    };
-
-    // Decode, learning unknown attribute lists on the way.
-    let mut rounds = 0;
-    let outcome = loop {
-        match (op.decode)(&reply, &shared.metadata) {
-            Ok(r) => break r,
-            Err(e) => match Missing::of(&e) {
-                Some(m) if rounds < 16 => {
-                    rounds += 1;
-                    resolve(shared, &node, &mut conn, &m, limits, true, op).await?;
-                }
-                _ => {
-                    return Err(in_flight(
-                        DaxError::new(
-                            Kind::Protocol,
-                            format!("DAX node {} sent a reply that does not decode", node.addr),
-                        )
-                        .with_source(e),
-                        op,
-                    ))
-                }
-            },
-        }
-    };
-    match outcome {
-        Ok(out) => {
-            node.pool.checkin(conn, shared.time.now());
-            if let Some(id) = &invocation {
-                shared.forget_node(id);
-            }
-            Ok(out)
-        }
-        Err(service) => {
-            let (f, conn_ok) =
-                service_failure(shared, &node, &mut conn, *service, op, limits).await;
-            if conn_ok {
-                // The error reply was read whole: the stream is still in step.
-                node.pool.checkin(conn, shared.time.now());
-            }
-            Err(f)
-        }
-    }
-}
-
-/// A failure after the request's bytes were (maybe) written: retryable only if idempotent;
-/// otherwise the write's outcome is unknown.
-fn in_flight(e: DaxError, op: &Prepared) -> Failure {
-    if op.idempotent {
-        Failure::Transport {
-            error: e,
-            retry_safe: true,
-        }
-    } else {
-        Failure::Transport {
-            error: DaxError::new(
-                Kind::OutcomeUnknown,
-                format!(
-                    "the outcome of this write is unknown: {e}; it was not retried because it may \
-                     have been applied (read the item to find out)"
-                ),
-            )
-            .with_source(e),
-            retry_safe: false,
-        }
-    }
-}
-
-/// One control call for missing metadata (single flight across requests).
-async fn resolve(
-    shared: &Shared,
-    node: &Node,
-    conn: &mut Connection,
-    m: &Missing,
-    limits: Limits,
-    request_sent: bool,
-    op: &Prepared,
-) -> Result<(), Failure> {
-    if shared.metadata.has(m) {
-        return Ok(());
-    }
-    let gate = shared.metadata.gate(m);
-    let _held = gate.lock().await;
-    if shared.metadata.has(m) {
-        return Ok(());
-    }
-    let fail = |e: DaxError| {
-        if request_sent {
-            in_flight(e, op)
-        } else {
-            Failure::Transport {
-                error: e,
-                retry_safe: true,
-            }
-        }
-    };
-    let (method, frame) = m.request();
-    let reply = match timeout(
-        &shared.sleep,
-        limits.request,
-        shared.send(conn, &frame, method),
-    )
-    .await
-    {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            node.mark_down();
-            return Err(fail(e.into_inner()));
-        }
-        Err(()) => {
-            return Err(fail(DaxError::new(
-                Kind::Timeout,
-                format!(
-                    "no reply to {} from DAX node {} in time",
-                    method.name(),
-                    node.addr
-                ),
-            )))
-        }
-    };
-    let stored = shared.metadata.store(m, &reply);
-    shared.metadata.release(m);
-    match stored {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(service)) => Err(plain_service(&service)),
-        Err(e) => Err(fail(
-            DaxError::new(
-                Kind::Protocol,
-                format!("bad {} reply from DAX node {}", method.name(), node.addr),
-            )
-            .with_source(e),
-        )),
-    }
-}
-
-fn plain_service(s: &ServiceError) -> Failure {
-    Failure::Service {
-        name: s
-            .exception_name()
-            .unwrap_or("InternalServerError")
-            .to_owned(),
-        message: s.message.clone(),
-        status: s.http_status(),
-        reasons: None,
-    }
-}
-
-/// What a DAX error reply becomes, and whether the connection is still usable.
-async fn service_failure(
-    shared: &Shared,
-    node: &Node,
-    conn: &mut Connection,
-    service: ServiceError,
-    op: &Prepared,
-    limits: Limits,
-) -> (Failure, bool) {
-    if service.is_auth_error() {
-        conn.auth_marked = true;
-        let f = Failure::Transport {
-            error: DaxError::new(
-                Kind::Auth,
-                format!(
-                    "DAX node {} rejected the connection's authorization; it re-authorizes before its next request",
-                    node.addr
-                ),
-            )
-            .with_source(service),
-            retry_safe: true,
-        };
-        return (f, true);
-    }
-    if op.write && !op.idempotent && service.is_write_outcome_ambiguous() {
-        let f = Failure::Transport {
-            error: DaxError::new(
-                Kind::OutcomeUnknown,
-                "the DAX node could not say whether this write was applied; it was not retried",
-            )
-            .with_source(service),
-            retry_safe: false,
-        };
-        return (f, true);
-    }
-    let mut reasons = None;
-    let mut conn_ok = true;
-    if service.cancellation_reasons.is_some() {
-        for _ in 0..16 {
-            let keys = match &op.keys {
-                Some(k) => k(&shared.metadata),
-                None => Ok(Vec::new()),
-            };
-            let r = keys.and_then(|k| service.sdk_cancellation_reasons(&k, &shared.metadata));
-            match r {
-                Ok(r) => {
-                    reasons = r;
-                    break;
-                }
-                Err(e) => match Missing::of(&e) {
-                    Some(m) => {
-                        if resolve(shared, node, conn, &m, limits, true, op)
-                            .await
-                            .is_err()
-                        {
-                            conn_ok = false;
-                            break;
-                        }
-                    }
-                    None => break,
-                },
-            }
-        }
-    }
-    let mut f = plain_service(&service);
-    if let Failure::Service { reasons: r, .. } = &mut f {
-        *r = reasons;
-    }
-    (f, conn_ok)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1012,22 +707,6 @@ mod tests {
         .unwrap();
         assert!(tw.write && tw.idempotent);
 
-        let e = || DaxError::new(Kind::Io, "reset");
-        match in_flight(e(), &put) {
-            Failure::Transport { error, retry_safe } => {
-                assert!(error.is_outcome_unknown() && !retry_safe);
-                assert!(error
-                    .to_string()
-                    .contains("outcome of this write is unknown"));
-            }
-            f => panic!("{f:?}"),
-        }
-        match in_flight(e(), &get) {
-            Failure::Transport { error, retry_safe } => {
-                assert!(!error.is_outcome_unknown() && retry_safe)
-            }
-            f => panic!("{f:?}"),
-        }
         assert!(is_dax_operation("TransactWriteItems") && !is_dax_operation("DescribeTable"));
     }
 }
