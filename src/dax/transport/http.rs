@@ -1,205 +1,27 @@
-//! The `HttpClient` the DAX client config carries, the interceptor of the typed side channel,
-//! and the forwarding of operations DAX does not serve.
+//! The `HttpClient` the DAX client config carries and its connector: DAX operations run over
+//! DAX (typed side channel), others are forwarded to DynamoDB.
 
 use std::sync::{Arc, Mutex};
 
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-    SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
-use aws_smithy_runtime_api::client::identity::Identity;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
-    FinalizerInterceptorContextMut,
-};
-use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 use super::error::{error_body, DaxError, Kind};
 use super::execute::{execute, Limits};
-use super::ops::{is_dax_operation, prepare, DaxInput, DaxOutput, Failure};
+use super::ops::{is_dax_operation, prepare, DaxOutput, Failure};
+use super::side_channel::{request_token, TypedInput, TypedOutput};
 use super::Shared;
 
-const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+pub(crate) use super::forward::Forwarder;
+pub(crate) use super::side_channel::DaxInterceptor;
 
-/// The typed input, from the interceptor to the connector (request extension).
-#[derive(Debug, Clone)]
-struct TypedInput(Arc<DaxInput>);
-
-impl Storable for TypedInput {
-    type Storer = StoreReplace<Self>;
-}
-
-/// The typed output, from the connector back to the interceptor (response extension).
-#[derive(Debug, Clone)]
-struct TypedOutput(Arc<Mutex<Option<DaxOutput>>>);
-
-/// Carries typed inputs and outputs around the SDK's JSON (de)serializers.
-#[derive(Debug, Default)]
-pub(crate) struct DaxInterceptor;
-
-impl Intercept for DaxInterceptor {
-    fn name(&self) -> &'static str {
-        "DaxTypedSideChannel"
-    }
-
-    // After `modify_before_serialization`, so the SDK's idempotency token is already in a
-    // TransactWriteItems input.
-    fn read_before_serialization(
-        &self,
-        ctx: &BeforeSerializationInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(mut input) = DaxInput::from_erased(ctx.input()) {
-            if let DaxInput::TransactWriteItems(t) = &mut input {
-                if t.client_request_token.is_none() {
-                    t.client_request_token = Some(request_token());
-                }
-            }
-            cfg.interceptor_state()
-                .store_put(TypedInput(Arc::new(input)));
-        }
-        Ok(())
-    }
-
-    fn modify_before_transmit(
-        &self,
-        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(t) = cfg.load::<TypedInput>() {
-            ctx.request_mut().add_extension(t.clone());
-        }
-        Ok(())
-    }
-
-    fn modify_before_attempt_completion(
-        &self,
-        ctx: &mut FinalizerInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let typed = ctx
-            .response()
-            .and_then(|r| r.extension::<TypedOutput>())
-            .and_then(|t| t.0.lock().ok()?.take());
-        if let (Some(out), Some(slot)) = (typed, ctx.output_or_error_mut()) {
-            if slot.is_ok() {
-                *slot = Ok(out.erase());
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A random version-4 UUID, as SDKs generate ClientRequestTokens.
-fn request_token() -> String {
-    let mut b = [0u8; 16];
-    fastrand::fill(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
-}
-
-/// Where and how operations DAX does not serve are sent.
-#[derive(Debug, Clone)]
-pub(crate) struct Forwarder {
-    /// `https://dynamodb.<region>.amazonaws.com` or the configured endpoint.
-    pub(crate) endpoint: String,
-    pub(crate) region: String,
-    pub(crate) client: Option<SharedHttpClient>,
-    pub(crate) creds: SharedCredentialsProvider,
-}
-
-impl Forwarder {
-    async fn forward(
-        &self,
-        shared: &Shared,
-        target: String,
-        request: HttpRequest,
-        settings: HttpConnectorSettings,
-        components: RuntimeComponents,
-    ) -> Result<HttpResponse, ConnectorError> {
-        let Some(client) = &self.client else {
-            return Err(ConnectorError::user(
-                DaxError::new(
-                    Kind::Unsupported,
-                    format!(
-                        "{target} is not a DAX operation and no HTTP client is configured to forward it to DynamoDB \
-                         (enable the default-https-client feature or set an http_client on the SdkConfig)"
-                    ),
-                )
-                .into(),
-            ));
-        };
-        let body = request.body().bytes().unwrap_or_default().to_vec();
-        let uri = format!("{}/", self.endpoint.trim_end_matches('/'));
-        let creds = self
-            .creds
-            .provide_credentials()
-            .await
-            .map_err(|e| ConnectorError::other(e.into(), None))?;
-        let identity: Identity = creds.into();
-        let headers = [
-            ("content-type", "application/x-amz-json-1.0".to_owned()),
-            ("x-amz-target", format!("{TARGET_PREFIX}{target}")),
-        ];
-        let signable = SignableRequest::new(
-            "POST",
-            &uri,
-            headers.iter().map(|(k, v)| (*k, v.as_str())),
-            SignableBody::Bytes(&body),
-        )
-        .map_err(|e| ConnectorError::user(e.into()))?;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("dynamodb")
-            .time(shared.time.now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| ConnectorError::user(e.into()))?
-            .into();
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| ConnectorError::user(e.into()))?
-            .into_parts();
-        let mut out = HttpRequest::new(SdkBody::from(body));
-        out.set_method("POST")
-            .map_err(|e| ConnectorError::user(e.into()))?;
-        out.set_uri(uri.as_str())
-            .map_err(|e| ConnectorError::user(e.into()))?;
-        for (k, v) in &headers {
-            out.headers_mut().insert(*k, v.clone());
-        }
-        let (signed, _) = instructions.into_parts();
-        for h in signed {
-            out.headers_mut().insert(h.name(), h.value().to_owned());
-        }
-        client
-            .http_connector(&settings, &components)
-            .call(out)
-            .await
-    }
-}
+pub(crate) const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 
 /// The DAX client's `HttpClient`: cheap to clone, one connection pool per node inside.
 #[derive(Debug, Clone)]

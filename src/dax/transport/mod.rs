@@ -61,7 +61,9 @@
 //! | `metadata` | key schema and attribute-list caches (a codec `Catalog`), single flight |
 //! | `ops` | per operation: typed inputs/outputs, legacy checks, expressions, codec calls |
 //! | `execute` | one attempt: node, connection, control calls, request, reply, retry safety |
-//! | `http` | the `HttpClient`, the typed side channel, forwarding of other operations |
+//! | `http` | the `HttpClient` and its connector: DAX or forward, responses |
+//! | `side_channel` | the interceptor carrying typed inputs and outputs |
+//! | `forward` | operations DAX does not serve, re-signed and sent to DynamoDB |
 //! | `error` | [`DaxError`], error bodies, retry safety |
 //!
 //! # Retries
@@ -80,10 +82,12 @@ mod connection;
 mod endpoint;
 mod error;
 mod execute;
+mod forward;
 pub(crate) mod http;
 mod metadata;
 mod ops;
 mod pool;
+mod side_channel;
 mod tls;
 
 use std::future::Future;
