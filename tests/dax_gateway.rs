@@ -241,9 +241,9 @@ async fn static_secrets_gate_every_request() {
         log.iter().map(|r| r.outcome.clone()).collect::<Vec<_>>(),
         [
             Outcome::Rejected(RejectReason::NotAuthorized),
-            Outcome::Rejected(RejectReason::NotAuthorized),
-            Outcome::Rejected(RejectReason::NotAuthorized),
-            Outcome::Rejected(RejectReason::NotAuthorized),
+            Outcome::Rejected(RejectReason::BadSignature),
+            Outcome::Rejected(RejectReason::SigningDateSkewed),
+            Outcome::Rejected(RejectReason::UnknownKey),
             Outcome::Ok
         ]
     );
