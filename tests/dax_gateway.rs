@@ -323,3 +323,81 @@ async fn undecodable_frames_close_the_connection() {
     assert_eq!(log[1].outcome, Outcome::Ok);
     gateway.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// examples/dax_gateway.rs, run as a user would.
+
+fn example_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/dax_gateway");
+    assert!(
+        path.exists(),
+        "{} is missing: examples are built by `cargo test` / `cargo nextest run`",
+        path.display()
+    );
+    path
+}
+
+/// The standalone gateway prints `listening on dax://127.0.0.1:PORT` first, serves an official
+/// client with the backend credentials from the AWS environment variables, and refuses a
+/// non-loopback address unless told otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standalone_example_serves_an_official_client() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let stack = Stack::shared();
+    let mut child = gw::ChildGuard(Some(
+        Command::new(example_binary())
+            .args(["--backend", stack.endpoint(), "--region", stack.region()])
+            .args(["--listen", "127.0.0.1:0", "--nodes", "2", "--stdin-close"])
+            .env_clear()
+            .env("AWS_ACCESS_KEY_ID", stack.var("A_ACCESS_KEY_ID"))
+            .env("AWS_SECRET_ACCESS_KEY", stack.var("A_SECRET_ACCESS_KEY"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the example"),
+    ));
+    let proc = child.0.as_mut().unwrap();
+    let mut stdout = std::io::BufReader::new(proc.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let endpoint = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .to_owned();
+    assert!(endpoint.starts_with("dax://127.0.0.1:"), "{endpoint}");
+    let pk = support::unique_name("gw-example");
+    let ops = json!([
+        {"op": "PutItem", "params": {"TableName": stack.table(),
+            "Item": {"pk": {"S": pk}, "sk": {"N": "1"}}}},
+        {"op": "GetItem", "params": {"TableName": stack.table(),
+            "Key": {"pk": {"S": pk}, "sk": {"N": "1"}}}},
+    ]);
+    let r = gw::run(ClientRun::new(Official::Python, &endpoint, stack), ops).await;
+    assert_eq!(gw::output(&r[1])["Item"]["pk"], json!({"S": pk}));
+    drop(proc.stdin.take()); // --stdin-close: the gateway stops
+    let status = child.wait_with_timeout(Duration::from_secs(10)).status;
+    assert!(status.success(), "{status}");
+
+    let refused = Command::new(example_binary())
+        .args(["--listen", "0.0.0.0:0", "--region", "us-east-1"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not a loopback address"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

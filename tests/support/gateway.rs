@@ -199,18 +199,19 @@ impl ChildGuard {
         let start = Instant::now();
         let mut child = self.0.take().expect("child present");
         // read pipes on threads so a chatty child cannot block on a full pipe
-        let mut so = child.stdout.take().expect("stdout piped");
-        let mut se = child.stderr.take().expect("stderr piped");
-        let t_out = std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut so, &mut b);
-            b
-        });
-        let t_err = std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut se, &mut b);
-            b
-        });
+        let so = child.stdout.take();
+        let se = child.stderr.take();
+        let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut b = Vec::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut b);
+                }
+                b
+            })
+        };
+        let t_out = drain(so.map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+        let t_err = drain(se.map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
         let status = loop {
             if let Some(s) = child.try_wait().expect("wait for the child") {
                 break s;
