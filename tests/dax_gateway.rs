@@ -103,6 +103,15 @@ async fn official_clients_put_and_get_through_one_node() {
         .iter()
         .any(|r| r.outcome == Outcome::ServiceError("ConditionalCheckFailedException".into())));
     assert!(gateway.auth_log().iter().all(|a| a.accepted()));
+    let dump = format!(
+        "{gateway:?}{:?}{:?}",
+        gateway.auth_log(),
+        gateway.request_log()
+    );
+    assert!(
+        !dump.contains(stack.var("A_SECRET_ACCESS_KEY")),
+        "the backend's secret key never shows in Debug"
+    );
     assert!(!gateway.auth_log().is_empty());
     gateway.shutdown().await;
 }
