@@ -290,14 +290,19 @@ async fn slow_replies(client: Official) {
     gateway.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_replies_python() {
-    slow_replies(Official::Python).await;
-}
+/// Wall-clock bounds (delays against client timeouts): run alone (nextest serial-timing).
+mod timing {
+    use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_replies_node() {
-    slow_replies(Official::Node).await;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_replies_python() {
+        slow_replies(Official::Python).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_replies_node() {
+        slow_replies(Official::Node).await;
+    }
 }
 
 // ---- dropped mid-reply ----------------------------------------------------------------------
