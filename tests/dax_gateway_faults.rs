@@ -399,6 +399,12 @@ async fn expiry_through_local_stack(client: Official) {
     let auth = gateway.auth_log();
     assert!(auth.iter().all(|a| a.access_key_id == key));
     assert!(auth.iter().any(|a| a.accepted()));
+    // the client re-authorized with the same (expired) key: refused, per key id
+    assert!(
+        auth.iter()
+            .any(|a| a.rejected == Some(RejectReason::KeyExpired)),
+        "{who}: {auth:#?}"
+    );
     gateway.shutdown().await;
 }
 
