@@ -4,13 +4,15 @@
 mod dax_expr_gen;
 
 use bytes::Bytes;
-use cross_account_dynamodb::dax::expr::{compile, decompile, CompiledExpressions, ExpressionKind};
+use cross_account_dynamodb::dax::expr::{
+    compile, decompile, decompile_bare, CompiledExpressions, ExpressionKind,
+};
 use dax_expr_gen::Gen;
 
 #[test]
 fn compile_of_decompile_is_the_identity_on_trees() {
     let mut gen = Gen::new(0x00de_c0de);
-    let mut checked = 0;
+    let (mut checked, mut bare_names) = (0, 0);
     for _ in 0..6_000 {
         let case = gen.case();
         let Ok(tree) = compile(&case.exprs) else {
@@ -28,9 +30,19 @@ fn compile_of_decompile_is_the_identity_on_trees() {
             .expression_attribute_values
             .keys()
             .all(|k| k.starts_with(":v")));
+        // The bare form: same tree, a placeholder only where a bare name would not parse.
+        let bare = decompile_bare(&tree).unwrap_or_else(|e| panic!("{e}\n{:?}", case.exprs));
+        let again = compile(&bare).unwrap_or_else(|e| panic!("{e}\n{:?}\n-> {bare:?}", case.exprs));
+        assert_eq!(again, tree, "{:?}\n-> {bare:?}", case.exprs);
+        assert!(bare.expression_attribute_names.len() <= text.expression_attribute_names.len());
+        bare_names += text.expression_attribute_names.len() - bare.expression_attribute_names.len();
         checked += 1;
     }
-    println!("round-tripped {checked} requests");
+    println!("round-tripped {checked} requests ({bare_names} names written bare)");
+    assert!(
+        bare_names > 1_000,
+        "the generator should produce plain names: {bare_names}"
+    );
     assert!(checked >= 2_000, "{checked}");
 }
 

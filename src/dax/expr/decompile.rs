@@ -19,6 +19,8 @@ use super::{ExprError, ExpressionKind};
 /// Placeholders shared by all expressions of a request.
 #[derive(Debug, Default)]
 pub(crate) struct Decompiler {
+    /// Write names that need no placeholder as they are (see [`needs_no_placeholder`]).
+    pub(crate) bare_names: bool,
     names: Vec<String>,
     name_index: HashMap<String, usize>,
     values: Vec<AttributeValue>,
@@ -289,13 +291,17 @@ impl Printer<'_, '_> {
             {
                 Type::String => {
                     let name = self.d.str().map_err(|e| self.malformed(e.to_string()))?;
+                    if i > 0 {
+                        self.out.push('.');
+                    }
+                    if self.dec.bare_names && needs_no_placeholder(name) {
+                        self.out.push_str(name);
+                        continue;
+                    }
                     let next = self.dec.names.len();
                     let k = *self.dec.name_index.entry(name.to_owned()).or_insert(next);
                     if k == next {
                         self.dec.names.push(name.to_owned());
-                    }
-                    if i > 0 {
-                        self.out.push('.');
                     }
                     let _ = write!(self.out, "#n{k}");
                 }
@@ -385,4 +391,14 @@ impl Printer<'_, '_> {
             .push_str(if opcode == op::PLUS { " + " } else { " - " });
         self.operand()
     }
+}
+
+/// Whether `name` can stand bare in an expression: an identifier (`[A-Za-z][A-Za-z0-9_]*`)
+/// that is neither a reserved word nor a function or keyword of the grammar.
+pub(crate) fn needs_no_placeholder(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !super::reserved::is_reserved(name)
+        && !FUNCTIONS.iter().any(|(f, _)| f.eq_ignore_ascii_case(name))
 }

@@ -294,7 +294,35 @@ pub fn compile(exprs: &Expressions) -> Result<CompiledExpressions, ExprError> {
 /// # Ok::<(), cross_account_dynamodb::dax::expr::ExprError>(())
 /// ```
 pub fn decompile(compiled: &CompiledExpressions) -> Result<Expressions, ExprError> {
+    decompile_into(compiled, decompile::Decompiler::default())
+}
+
+/// Like [`decompile`], but an attribute name that needs no placeholder (an identifier that is not
+/// a reserved word, a keyword or a function name) is written as it is; only the others get `#n`
+/// placeholders. The text is shorter and easier to read in logs, and it avoids forms some
+/// DynamoDB emulators mishandle (moto rejects `#n0[1]` in a projection). A DAX gateway forwards
+/// this form.
+///
+/// ```
+/// use cross_account_dynamodb::dax::expr::{compile, decompile_bare, Expressions};
+///
+/// let compiled = compile(&Expressions::new().projection("tags[0], #s.x").name("#s", "status"))?;
+/// let text = decompile_bare(&compiled)?;
+/// assert_eq!(text.projection.as_deref(), Some("tags[0], #n0.x")); // STATUS is reserved
+/// assert_eq!(text.expression_attribute_names["#n0"], "status");
+/// assert_eq!(compile(&text)?, compiled);
+/// # Ok::<(), cross_account_dynamodb::dax::expr::ExprError>(())
+/// ```
+pub fn decompile_bare(compiled: &CompiledExpressions) -> Result<Expressions, ExprError> {
     let mut d = decompile::Decompiler::default();
+    d.bare_names = true;
+    decompile_into(compiled, d)
+}
+
+fn decompile_into(
+    compiled: &CompiledExpressions,
+    mut d: decompile::Decompiler,
+) -> Result<Expressions, ExprError> {
     let mut exprs = Expressions::new();
     for kind in ExpressionKind::ALL {
         if let Some(bytes) = compiled.get(kind) {
