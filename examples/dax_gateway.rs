@@ -72,7 +72,7 @@ fn parse() -> Result<Args, String> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() {
     let args = match parse() {
         Ok(a) => a,
         Err(msg) => {
@@ -80,6 +80,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
+    if let Err(e) = run(args).await {
+        // the error and its causes, one per line
+        let mut msg = format!("dax_gateway: {e}");
+        let mut source = e.source();
+        while let Some(s) = source {
+            msg.push_str(&format!("\n  caused by: {s}"));
+            source = s.source();
+        }
+        eprintln!("{msg}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(url) = &args.backend {
         loader = loader.endpoint_url(url);

@@ -37,6 +37,9 @@
 //!   [`subscribe`](AssumedRoleCredentials::subscribe) and `on_refresh` to watch them.
 //! * `dax` (feature `dax`, on by default): the DAX wire codec and expression compiler, the
 //!   low-level layer of the DAX client to come.
+//! * `DaxGateway` (feature `gateway`): a local DAX server that forwards every request to a
+//!   DynamoDB endpoint, for running DAX code paths on a laptop or in CI (see
+//!   `dax::gateway`).
 //!
 //! # Logging and secrets
 //!

@@ -13,7 +13,7 @@ use cross_account_dynamodb::dax::codec::{
     decode_endpoints_response, decode_get_item_response, encode_endpoints_request,
     encode_get_item_request, encode_preamble, response_frame_len, sign_authorization, Expressions,
     KeyAttribute, KeySchema, MemoryCatalog, Method, Preamble, SessionId, SigningInputs, DAX_HOST,
-    ROLE_LEADER,
+    ROLE_LEADER, ROLE_REPLICA,
 };
 use cross_account_dynamodb::dax::gateway::{Outcome, RejectReason};
 use cross_account_dynamodb::AuthVerifier;
@@ -103,6 +103,15 @@ async fn official_clients_put_and_get_through_one_node() {
         .iter()
         .any(|r| r.outcome == Outcome::ServiceError("ConditionalCheckFailedException".into())));
     assert!(gateway.auth_log().iter().all(|a| a.accepted()));
+    let dump = format!(
+        "{gateway:?}{:?}{:?}",
+        gateway.auth_log(),
+        gateway.request_log()
+    );
+    assert!(
+        !dump.contains(stack.var("A_SECRET_ACCESS_KEY")),
+        "the backend's secret key never shows in Debug"
+    );
     assert!(!gateway.auth_log().is_empty());
     gateway.shutdown().await;
 }
@@ -241,9 +250,9 @@ async fn static_secrets_gate_every_request() {
         log.iter().map(|r| r.outcome.clone()).collect::<Vec<_>>(),
         [
             Outcome::Rejected(RejectReason::NotAuthorized),
-            Outcome::Rejected(RejectReason::NotAuthorized),
-            Outcome::Rejected(RejectReason::NotAuthorized),
-            Outcome::Rejected(RejectReason::NotAuthorized),
+            Outcome::Rejected(RejectReason::BadSignature),
+            Outcome::Rejected(RejectReason::SigningDateSkewed),
+            Outcome::Rejected(RejectReason::UnknownKey),
             Outcome::Ok
         ]
     );
@@ -321,5 +330,185 @@ async fn undecodable_frames_close_the_connection() {
     assert_eq!(log.len(), 2, "{log:#?}");
     assert_eq!(log[0].outcome, Outcome::Dropped);
     assert_eq!(log[1].outcome, Outcome::Ok);
+    gateway.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// examples/dax_gateway.rs, run as a user would.
+
+fn example_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/dax_gateway");
+    assert!(
+        path.exists(),
+        "{} is missing: examples are built by `cargo test` / `cargo nextest run`",
+        path.display()
+    );
+    path
+}
+
+/// The standalone gateway prints `listening on dax://127.0.0.1:PORT` first, serves an official
+/// client with the backend credentials from the AWS environment variables, and refuses a
+/// non-loopback address unless told otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standalone_example_serves_an_official_client() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let stack = Stack::shared();
+    let mut child = gw::ChildGuard(Some(
+        Command::new(example_binary())
+            .args(["--backend", stack.endpoint(), "--region", stack.region()])
+            .args(["--listen", "127.0.0.1:0", "--nodes", "2", "--stdin-close"])
+            .env_clear()
+            .env("AWS_ACCESS_KEY_ID", stack.var("A_ACCESS_KEY_ID"))
+            .env("AWS_SECRET_ACCESS_KEY", stack.var("A_SECRET_ACCESS_KEY"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the example"),
+    ));
+    let proc = child.0.as_mut().unwrap();
+    let mut stdout = std::io::BufReader::new(proc.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let endpoint = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .to_owned();
+    assert!(endpoint.starts_with("dax://127.0.0.1:"), "{endpoint}");
+    let pk = support::unique_name("gw-example");
+    let ops = json!([
+        {"op": "PutItem", "params": {"TableName": stack.table(),
+            "Item": {"pk": {"S": pk}, "sk": {"N": "1"}}}},
+        {"op": "GetItem", "params": {"TableName": stack.table(),
+            "Key": {"pk": {"S": pk}, "sk": {"N": "1"}}}},
+    ]);
+    let r = gw::run(ClientRun::new(Official::Python, &endpoint, stack), ops).await;
+    assert_eq!(gw::output(&r[1])["Item"]["pk"], json!({"S": pk}));
+    drop(proc.stdin.take()); // --stdin-close: the gateway stops
+    let status = child.wait_with_timeout(Duration::from_secs(10)).status;
+    assert!(status.success(), "{status}");
+
+    let refused = Command::new(example_binary())
+        .args(["--listen", "0.0.0.0:0", "--region", "us-east-1"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not a loopback address"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// kill_node / restart_node with raw connections.
+
+fn orders_get(stack: &Stack, pk: &str) -> (GetItemInput, MemoryCatalog, Vec<u8>) {
+    let input = GetItemInput::builder()
+        .table_name(stack.table())
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::N("1".into()))
+        .build()
+        .unwrap();
+    let catalog = MemoryCatalog::default();
+    catalog.insert_key_schema(
+        stack.table(),
+        KeySchema::composite(
+            KeyAttribute::new("pk", aws_sdk_dynamodb::types::ScalarAttributeType::S),
+            KeyAttribute::new("sk", aws_sdk_dynamodb::types::ScalarAttributeType::N),
+        ),
+    );
+    let mut f = Vec::new();
+    encode_get_item_request(&input, &Expressions::default(), &catalog, &mut f).unwrap();
+    (input, catalog, f)
+}
+
+/// A kill drops the request in flight at once, closes an idle connection when it is next
+/// used, refuses new connections, and moves the leader; a restart brings the node back on its
+/// port as a replica.
+#[tokio::test]
+async fn kill_drops_in_flight_requests_and_restart_rebinds() {
+    let stack = Stack::shared();
+    let gateway = gw::builder(stack).await.nodes(2).start().await.unwrap();
+    let node0 = gateway.node_addr(0).unwrap();
+    let (input, catalog, get) = orders_get(stack, "kill-test");
+    // an idle connection that has served one request
+    let mut idle = connect(node0).await;
+    idle.write_all(&get).await.unwrap();
+    let frame = reply(&mut idle, Method::GetItem).await.expect("served");
+    assert!(decode_get_item_response(&frame, &input, None, &catalog)
+        .unwrap()
+        .is_ok());
+    // a request in flight (held by the slow switch) when the node dies
+    gateway.faults().set_slow(Some(Duration::from_secs(5)));
+    let mut busy = connect(node0).await;
+    busy.write_all(&get).await.unwrap();
+    let start = std::time::Instant::now();
+    while !gateway
+        .request_log()
+        .iter()
+        .any(|r| r.outcome == Outcome::InFlight)
+    {
+        assert!(start.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let killed_at = std::time::Instant::now();
+    gateway.kill_node(0).unwrap();
+    assert_eq!(reply(&mut busy, Method::GetItem).await, None, "no reply");
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(2),
+        "dropped at once, not after the slow reply"
+    );
+    assert_eq!(gateway.leader(), Some(1));
+    assert_eq!(gateway.live_nodes(), [1]);
+    assert!(TcpStream::connect(node0).await.is_err(), "refused");
+    gateway.faults().set_slow(None);
+    idle.write_all(&get).await.unwrap();
+    assert_eq!(
+        reply(&mut idle, Method::GetItem).await,
+        None,
+        "closed when next used"
+    );
+    let log = gateway.request_log();
+    assert_eq!(log.len(), 2, "{log:#?}");
+    assert_eq!(log[0].outcome, Outcome::Ok);
+    assert_eq!(log[1].outcome, Outcome::Dropped);
+    assert_eq!(log[1].node(), Some(0));
+
+    gateway.restart_node(0).unwrap();
+    let start = std::time::Instant::now();
+    while gateway.live_nodes() != [0, 1] {
+        assert!(start.elapsed() < Duration::from_secs(5), "not back");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut s = connect(node0).await;
+    s.write_all(&endpoints_frame()).await.unwrap();
+    let eps = decode_endpoints_response(&reply(&mut s, Method::Endpoints).await.unwrap())
+        .unwrap()
+        .unwrap();
+    let roles: Vec<(u16, i64)> = eps.iter().map(|e| (e.port, e.role)).collect();
+    assert_eq!(
+        roles,
+        [
+            (node0.port(), ROLE_REPLICA),
+            (gateway.node_addr(1).unwrap().port(), ROLE_LEADER)
+        ]
+    );
+    s.write_all(&get).await.unwrap();
+    assert!(
+        reply(&mut s, Method::GetItem).await.is_some(),
+        "serves again"
+    );
     gateway.shutdown().await;
 }

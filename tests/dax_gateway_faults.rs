@@ -290,14 +290,19 @@ async fn slow_replies(client: Official) {
     gateway.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_replies_python() {
-    slow_replies(Official::Python).await;
-}
+/// Wall-clock bounds (delays against client timeouts): run alone (nextest serial-timing).
+mod timing {
+    use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_replies_node() {
-    slow_replies(Official::Node).await;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_replies_python() {
+        slow_replies(Official::Python).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_replies_node() {
+        slow_replies(Official::Node).await;
+    }
 }
 
 // ---- dropped mid-reply ----------------------------------------------------------------------
@@ -394,6 +399,12 @@ async fn expiry_through_local_stack(client: Official) {
     let auth = gateway.auth_log();
     assert!(auth.iter().all(|a| a.access_key_id == key));
     assert!(auth.iter().any(|a| a.accepted()));
+    // the client re-authorized with the same (expired) key: refused, per key id
+    assert!(
+        auth.iter()
+            .any(|a| a.rejected == Some(RejectReason::KeyExpired)),
+        "{who}: {auth:#?}"
+    );
     gateway.shutdown().await;
 }
 

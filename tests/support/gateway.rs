@@ -199,18 +199,19 @@ impl ChildGuard {
         let start = Instant::now();
         let mut child = self.0.take().expect("child present");
         // read pipes on threads so a chatty child cannot block on a full pipe
-        let mut so = child.stdout.take().expect("stdout piped");
-        let mut se = child.stderr.take().expect("stderr piped");
-        let t_out = std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut so, &mut b);
-            b
-        });
-        let t_err = std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut se, &mut b);
-            b
-        });
+        let so = child.stdout.take();
+        let se = child.stderr.take();
+        let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut b = Vec::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut b);
+                }
+                b
+            })
+        };
+        let t_out = drain(so.map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+        let t_err = drain(se.map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
         let status = loop {
             if let Some(s) = child.try_wait().expect("wait for the child") {
                 break s;
@@ -270,4 +271,133 @@ pub fn error_code(r: &Value) -> &str {
 pub fn output(r: &Value) -> &Value {
     assert_eq!(r["ok"], true, "expected success, got {r}");
     &r["output"]
+}
+
+/// A load driver (`scripts/dax/conformance/load_{python.py,node.js}`) running as a child; its
+/// JSONL lines are collected as they come.
+#[derive(Debug)]
+pub struct LoadDriver {
+    pub client: Official,
+    pub prefix: String,
+    child: ChildGuard,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LoadDriver {
+    /// Starts a driver on the seeded `orders` table (hash `pk`, range `sk` = 0).
+    pub fn start(
+        client: Official,
+        endpoint: &str,
+        stack: &Stack,
+        prefix: &str,
+        seconds: f64,
+    ) -> LoadDriver {
+        let dir = repo_root().join("scripts/dax/conformance");
+        let mut cmd = match client {
+            Official::Python => {
+                let mut c = Command::new(python());
+                c.arg(dir.join("load_python.py"));
+                c
+            }
+            Official::Node => {
+                let mut c = Command::new("node");
+                c.arg(dir.join("load_node.js"));
+                c
+            }
+        };
+        cmd.args(["--endpoint", endpoint, "--region", stack.region()])
+            .args(["--table", stack.table(), "--prefix", prefix])
+            .args(["--seconds", &seconds.to_string(), "--range-key", "sk"])
+            .env("XACCT_TOOLS_HOME", tools_home())
+            .env("NODE_PATH", tools_home().join("dax/node/node_modules"))
+            .env("AWS_ACCESS_KEY_ID", stack.var("A_ACCESS_KEY_ID"))
+            .env("AWS_SECRET_ACCESS_KEY", stack.var("A_SECRET_ACCESS_KEY"))
+            .envs(std::env::var("GW_DAX_DEBUG").ok().map(|v| ("DAX_DEBUG", v)))
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("spawn the load driver");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                match serde_json::from_str::<Value>(&line) {
+                    Ok(v) => sink.lock().unwrap().push(v),
+                    Err(_) => eprintln!("[load driver] {line}"),
+                }
+            }
+        });
+        LoadDriver {
+            client,
+            prefix: prefix.to_owned(),
+            child: ChildGuard(Some(child)),
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    /// The operation lines so far.
+    pub fn lines(&self) -> Vec<Value> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// The driver's clock (`t_ms` of its latest line), if it has written one.
+    pub fn now_ms(&self) -> Option<f64> {
+        self.lines().iter().rev().find_map(|l| l["t_ms"].as_f64())
+    }
+
+    /// Successful puts so far.
+    pub fn puts_ok(&self) -> usize {
+        self.lines()
+            .iter()
+            .filter(|l| l["op"] == "put" && l["ok"] == true)
+            .count()
+    }
+
+    /// Waits for the driver to end (it stops by itself after `seconds`); returns its operation
+    /// lines and its summary.
+    pub fn finish(mut self, timeout: Duration) -> (Vec<Value>, Value) {
+        let mut child = self.child.0.take().expect("child present");
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if start.elapsed() > timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the {} load driver did not stop in time",
+                    self.client.name()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let all = self.lines();
+        let summary = all
+            .iter()
+            .find(|l| l.get("summary").is_some())
+            .map(|l| l["summary"].clone())
+            .unwrap_or_else(|| {
+                panic!(
+                    "the {} driver printed no summary ({status}); its last lines: {:?}",
+                    self.client.name(),
+                    &all[all.len().saturating_sub(3)..]
+                )
+            });
+        let ops = all
+            .into_iter()
+            .filter(|l| l.get("summary").is_none())
+            .collect();
+        (ops, summary)
+    }
 }

@@ -9,6 +9,7 @@ use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::SharedTimeSource;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -26,6 +27,18 @@ use crate::dax::codec::{
 pub(crate) struct NodeInfo {
     pub(crate) port: u16,
     pub(crate) listening: AtomicBool,
+    /// Bumped by every kill: connections of an older generation are dead.
+    pub(crate) generation: watch::Sender<u64>,
+}
+
+impl NodeInfo {
+    pub(crate) fn new(port: u16) -> Self {
+        NodeInfo {
+            port,
+            listening: AtomicBool::new(false),
+            generation: watch::Sender::new(0),
+        }
+    }
 }
 
 /// The TLS acceptor and the name clients use.
@@ -60,6 +73,10 @@ pub(crate) struct Shared {
     pub(crate) leader_epoch: AtomicI64,
     pub(crate) availability_zone: String,
     pub(crate) connections: AtomicU64,
+    /// `true` once the gateway shuts down: every connection task ends.
+    pub(crate) shutdown: watch::Sender<bool>,
+    /// Every connection task (reaped as they end; awaited by `shutdown`).
+    pub(crate) tasks: Mutex<JoinSet<()>>,
 }
 
 impl Shared {
@@ -121,29 +138,88 @@ pub(crate) fn advertised(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Accepts connections until aborted; aborting drops the listener and (through the
-/// `JoinSet`) every connection task at once.
+/// Accepts connections until aborted (aborting drops the listener). Connection tasks are not
+/// children of this task: they watch their node's generation and the shutdown flag.
 pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: Listener, tcp: TcpListener) {
-    let mut conns = JoinSet::new();
     loop {
-        tokio::select! {
-            accepted = tcp.accept() => {
-                let Ok((stream, _peer)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let id = shared.connections.fetch_add(1, Ordering::Relaxed) + 1;
-                let shared = shared.clone();
-                conns.spawn(async move {
-                    match shared.tls.clone() {
-                        Some(tls) => {
-                            if let Ok(tls) = tls.acceptor.accept(stream).await {
-                                serve(shared, listener, id, tls).await;
+        let Ok((stream, _peer)) = tcp.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let id = shared.connections.fetch_add(1, Ordering::Relaxed) + 1;
+        let generation = listener.node().map(|i| {
+            let rx = shared.nodes[i].generation.subscribe();
+            let born = *rx.borrow();
+            (rx, born)
+        });
+        let task_shared = shared.clone();
+        let task = async move {
+            let shared = task_shared;
+            let life = Life {
+                shutdown: shared.shutdown.subscribe(),
+                generation,
+            };
+            match shared.tls.clone() {
+                Some(tls) => {
+                    let mut life2 = life.clone();
+                    tokio::select! {
+                        accepted = tls.acceptor.accept(stream) => {
+                            if let Ok(tls) = accepted {
+                                serve(shared, listener, id, tls, life).await;
                             }
                         }
-                        None => serve(shared, listener, id, stream).await,
+                        _ = life2.ended() => {}
                     }
-                });
+                }
+                None => serve(shared, listener, id, stream, life).await,
             }
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        };
+        let mut tasks = shared.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(task);
+    }
+}
+
+/// What ends a connection: the gateway's shutdown (always), and for a node connection a kill
+/// of its node (a newer generation).
+#[derive(Debug, Clone)]
+struct Life {
+    shutdown: watch::Receiver<bool>,
+    generation: Option<(watch::Receiver<u64>, u64)>,
+}
+
+impl Life {
+    /// The node was killed since the connection was accepted.
+    fn killed(&self) -> bool {
+        self.generation
+            .as_ref()
+            .is_some_and(|(rx, born)| *rx.borrow() != *born)
+    }
+
+    /// Resolves when the gateway shuts down.
+    async fn shut_down(&mut self) {
+        let _ = self.shutdown.wait_for(|s| *s).await;
+        // a closed channel (gateway dropped) ends the connection too
+    }
+
+    /// Resolves when the gateway shuts down or the node is killed.
+    async fn ended(&mut self) {
+        let Life {
+            shutdown,
+            generation,
+        } = self;
+        let kill = async {
+            match generation {
+                Some((rx, born)) => {
+                    let born = *born;
+                    let _ = rx.wait_for(|g| *g != born).await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => {}
+            _ = kill => {}
         }
     }
 }
@@ -164,7 +240,14 @@ async fn fill<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> bool {
 
 /// Serves one connection until the client closes it, a frame does not decode, or a fault
 /// switch breaks it.
-async fn serve<S>(shared: Arc<Shared>, listener: Listener, conn: u64, mut s: S)
+///
+/// A kill of the node ends a request in flight at once (the socket is dropped, no reply); an
+/// idle connection of a killed node is closed when its next request arrives, not at the kill:
+/// `@amazon-dax-sdk/client-dax` 3.1.0 reuses pooled connections the server has already closed
+/// (its pool ignores `tube._closed`) and a write to such a socket fails silently, so the
+/// request would wait forever. Closing on use gives it the "Connection is closed by server"
+/// it handles. New connections to a killed node are refused (its listener is gone).
+async fn serve<S>(shared: Arc<Shared>, listener: Listener, conn: u64, mut s: S, mut life: Life)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -181,7 +264,7 @@ where
                 break;
             }
             Ok(None) => {
-                if !fill(&mut s, &mut buf).await {
+                if !read_more(&mut s, &mut buf, &mut life).await {
                     return;
                 }
             }
@@ -194,13 +277,16 @@ where
             match request_frame_len(&buf) {
                 Ok(Some(found)) => break found,
                 Ok(None) => {
-                    if !fill(&mut s, &mut buf).await {
+                    if !read_more(&mut s, &mut buf, &mut life).await {
                         return;
                     }
                 }
                 Err(_) => return,
             }
         };
+        if life.killed() {
+            return; // the node died while this connection was idle
+        }
         let frame: Vec<u8> = buf.drain(..len).collect();
         if method == Method::AuthorizeConnection {
             let Ok(req) = AuthRequest::decode(&frame) else {
@@ -222,29 +308,62 @@ where
             });
             continue;
         }
-        let Some(handled) = request(&shared, listener, conn, &auth, method, &frame).await else {
-            return;
+        let work = respond(&shared, listener, conn, &auth, method, &frame, &mut s);
+        let mut watcher = life.clone();
+        let keep_going = tokio::select! {
+            keep = work => keep,
+            _ = watcher.ended() => false, // killed or shut down mid-request: drop it
         };
-        let (mut handled, guard) = handled;
-        if method_is_data(method) {
-            if let Some(delay) = shared.faults.slow() {
-                shared.sleep.sleep(delay).await;
-            }
-        }
-        let drop_it = method_is_data(method) && shared.faults.drop_mid_reply();
-        if drop_it {
-            let half = handled.reply.len() / 2;
-            let _ = s.write_all(&handled.reply[..half.max(1)]).await;
-            let _ = s.flush().await;
-            handled.outcome = Outcome::Fault(super::log::FaultKind::DropMidReply);
-            shared.logs.finish(guard.seq, handled.outcome, false);
+        if !keep_going {
             return;
         }
-        if s.write_all(&handled.reply).await.is_err() || s.flush().await.is_err() {
-            return;
-        }
-        shared.logs.finish(guard.seq, handled.outcome, false);
     }
+}
+
+/// Reads more bytes unless the gateway shuts down first; `false` ends the connection.
+async fn read_more<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>, life: &mut Life) -> bool {
+    tokio::select! {
+        more = fill(s, buf) => more,
+        _ = life.shut_down() => false,
+    }
+}
+
+/// Serves one request and writes its reply (whole, or broken by the drop switch); `false`
+/// ends the connection.
+async fn respond<S>(
+    shared: &Arc<Shared>,
+    listener: Listener,
+    conn: u64,
+    auth: &ConnAuth,
+    method: Method,
+    frame: &[u8],
+    s: &mut S,
+) -> bool
+where
+    S: AsyncWrite + Unpin + Send,
+{
+    let Some((mut handled, guard)) = request(shared, listener, conn, auth, method, frame).await
+    else {
+        return false;
+    };
+    if method_is_data(method) {
+        if let Some(delay) = shared.faults.slow() {
+            shared.sleep.sleep(delay).await;
+        }
+    }
+    if method_is_data(method) && shared.faults.drop_mid_reply() {
+        let half = handled.reply.len() / 2;
+        let _ = s.write_all(&handled.reply[..half.max(1)]).await;
+        let _ = s.flush().await;
+        handled.outcome = Outcome::Fault(super::log::FaultKind::DropMidReply);
+        shared.logs.finish(guard.seq, handled.outcome, false);
+        return false;
+    }
+    if s.write_all(&handled.reply).await.is_err() || s.flush().await.is_err() {
+        return false;
+    }
+    shared.logs.finish(guard.seq, handled.outcome, false);
+    true
 }
 
 fn method_is_data(m: Method) -> bool {
