@@ -35,8 +35,10 @@
 //! * [`CrossAccountPool`] when one service reaches many accounts.
 //! * [`RefreshPolicy`] to change when refreshes happen; [`CredentialsStatus`],
 //!   [`subscribe`](AssumedRoleCredentials::subscribe) and `on_refresh` to watch them.
-//! * `dax` (feature `dax`, on by default): the DAX wire codec and expression compiler, the
-//!   low-level layer of the DAX client to come.
+//! * [`dax`](AssumedRoleCredentials::dax) / [`dax_with`](AssumedRoleCredentials::dax_with)
+//!   (feature `dax`, on by default): the same `aws_sdk_dynamodb::Client`, running over the DAX
+//!   protocol to a DAX cluster, connections re-authorized on every rotation
+//!   ([`DaxOptions`], `dax::transport`); `dax::codec` and `dax::expr` are its low-level layer.
 //! * `DaxGateway` (feature `gateway`): a local DAX server that forwards every request to a
 //!   DynamoDB endpoint, for running DAX code paths on a laptop or in CI (see
 //!   `dax::gateway`).

@@ -8,8 +8,12 @@
 //! * [`expr`]: the expression compiler (text → DAX tree and back).
 //!
 //! They are public so that tools, tests and a DAX-speaking gateway can use them; most
-//! applications want the transport built on top of them instead. Dependencies point one way:
-//! `codec`, `expr` ← transport ← builder.
+//! applications want the transport built on top of them instead:
+//!
+//! * [`transport`]: the DAX client transport under `aws_sdk_dynamodb::Client` (built by
+//!   [`AssumedRoleCredentials::dax`](crate::AssumedRoleCredentials::dax)).
+//!
+//! Dependencies point one way: `codec`, `expr` ← transport ← builder.
 
 pub mod codec;
 pub mod expr;
