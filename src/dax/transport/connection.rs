@@ -140,8 +140,9 @@ impl Connection {
                     ))
                 }
             }
+            // Reads grow with the reply, so a large reply is rescanned O(log n) times, not O(n).
             let start = self.buf.len();
-            self.buf.resize(start + 8192, 0);
+            self.buf.resize(start + start.clamp(8192, 1 << 20), 0);
             let n = self.io.read(&mut self.buf[start..]).await;
             match n {
                 Ok(0) => {
