@@ -1008,3 +1008,40 @@ async fn another_provider_is_followed_by_access_key_id() {
     admin.delete_table().table_name(&t).send().await.unwrap();
     gw.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_reused_then_reaped() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 1, None).await;
+    let admin = creds.dax(gw.endpoint()).unwrap();
+    let t = table(&admin).await;
+    let dax = creds
+        .dax_with(
+            gw.endpoint(),
+            DaxOptions::new().idle_timeout(std::time::Duration::from_millis(300)),
+        )
+        .unwrap();
+    let get = || {
+        dax.get_item()
+            .table_name(&t)
+            .key("pk", s("idle"))
+            .key("sk", n("1"))
+            .send()
+    };
+    get().await.unwrap();
+    get().await.unwrap(); // reused at once
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    get().await.unwrap(); // idle too long: a new connection
+    let conns: Vec<u64> = gw
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == Method::GetItem)
+        .map(|r| r.connection)
+        .collect();
+    assert_eq!(conns.len(), 3);
+    assert_eq!(conns[0], conns[1]);
+    assert_ne!(conns[1], conns[2]);
+    admin.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
+}
