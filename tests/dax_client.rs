@@ -695,7 +695,14 @@ async fn concurrent_requests_share_one_metadata_call_and_capped_connections() {
     let admin = creds.dax(gw.endpoint()).unwrap();
     let t = table(&admin).await;
     let dax = creds
-        .dax_with(gw.endpoint(), DaxOptions::new().max_connections_per_node(2))
+        .dax_with(
+            gw.endpoint(),
+            DaxOptions::new()
+                .max_connections_per_node(2)
+                // No periodic `endpoints` during the test: the count below is discovery's.
+                .refresh_interval(std::time::Duration::from_secs(600))
+                .health_check_interval(std::time::Duration::from_secs(600)),
+        )
         .unwrap();
     gw.clear_logs();
     for round in 0..3 {
@@ -722,6 +729,8 @@ async fn concurrent_requests_share_one_metadata_call_and_capped_connections() {
     assert_eq!(count(Method::PutItem), 48);
     assert_eq!(count(Method::DefineKeySchema), 1, "{log:?}");
     assert_eq!(count(Method::DefineAttributeListId), 1, "{log:?}");
+    // 16 first requests at once discovered the cluster with one `endpoints` call.
+    assert_eq!(count(Method::Endpoints), 1, "{log:?}");
     let connections: std::collections::BTreeSet<u64> = log
         .iter()
         .filter(|r| r.node().is_some())

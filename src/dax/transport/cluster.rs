@@ -123,7 +123,7 @@ impl Cluster {
         self.start_upkeep(shared);
         let mut nodes = self.nodes();
         if nodes.is_empty() {
-            self.refresh(shared).await?;
+            self.discover(shared).await?;
             nodes = self.nodes();
         }
         let views: Vec<NodeView> = nodes
@@ -140,9 +140,23 @@ impl Cluster {
             .ok_or_else(|| DaxError::new(Kind::Connect, "the DAX cluster reported no nodes"))
     }
 
+    /// The first discovery: concurrent first requests wait for one `endpoints` call.
+    async fn discover(&self, shared: &Shared) -> Result<(), DaxError> {
+        let _one_at_a_time = self.refresh.lock().await;
+        if self.nodes().is_empty() {
+            self.refresh_locked(shared).await
+        } else {
+            Ok(())
+        }
+    }
+
     /// Asks the seeds (then the known nodes) for the node list and applies the first answer.
     pub(crate) async fn refresh(&self, shared: &Shared) -> Result<(), DaxError> {
         let _one_at_a_time = self.refresh.lock().await;
+        self.refresh_locked(shared).await
+    }
+
+    async fn refresh_locked(&self, shared: &Shared) -> Result<(), DaxError> {
         let mut last = None;
         let mut addrs = shared.seed_addresses().await.unwrap_or_else(|e| {
             last = Some(e);
