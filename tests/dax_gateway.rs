@@ -36,7 +36,8 @@ async fn official_clients_put_and_get_through_one_node() {
         let ops = json!([
             gw::create_hash_table(&table),
             {"op": "PutItem", "params": {"TableName": table,
-                "Item": {"pk": {"S": "k1"}, "n": {"N": "1"}, "b": {"B": "AAEC"}, "ss": {"SS": ["x", "y"]}}}},
+                "Item": {"pk": {"S": "k1"}, "n": {"N": "1"}, "b": {"B": "AAEC"}, "ss": {"SS": ["x", "y"]},
+                    "l": {"L": [{"S": "a"}, {"S": "b"}]}, "m": {"M": {"k": {"N": "7"}, "z": {"S": "no"}}}}}},
             {"op": "GetItem", "params": {"TableName": table, "Key": key}},
             {"op": "UpdateItem", "params": {"TableName": table, "Key": key,
                 "UpdateExpression": "SET #n = #n + :one", "ExpressionAttributeNames": {"#n": "n"},
@@ -46,6 +47,8 @@ async fn official_clients_put_and_get_through_one_node() {
             {"op": "PutItem", "params": {"TableName": table, "Item": {"pk": {"S": "k1"}},
                 "ConditionExpression": "attribute_not_exists(pk)"}},
             {"op": "GetItem", "params": {"TableName": format!("{table}-missing"), "Key": key}},
+            {"op": "GetItem", "params": {"TableName": table, "Key": key,
+                "ProjectionExpression": "l[1], m.k, #s", "ExpressionAttributeNames": {"#s": "ss"}}},
             gw::delete_table(&table),
         ]);
         let run = ClientRun::new(client, gateway.endpoint(), stack);
@@ -75,7 +78,13 @@ async fn official_clients_put_and_get_through_one_node() {
             "{who}"
         );
         assert_eq!(gw::error_code(&r[6]), "ResourceNotFoundException", "{who}");
-        gw::output(&r[7]);
+        // a list index in a projection (forwarded as `l[1]`, not `#n[1]`)
+        assert_eq!(
+            gw::output(&r[7])["Item"],
+            json!({"l": {"L": [{"S": "b"}]}, "m": {"M": {"k": {"N": "7"}}}, "ss": {"SS": ["x", "y"]}}),
+            "{who}"
+        );
+        gw::output(&r[8]);
     }
     let log = gateway.request_log();
     for m in [
