@@ -521,3 +521,40 @@ async fn kill_drops_in_flight_requests_and_restart_rebinds() {
     );
     gateway.shutdown().await;
 }
+
+/// Dropping the last handle stops everything: listeners close and open connections end.
+#[tokio::test]
+async fn dropping_the_gateway_closes_listeners_and_connections() {
+    let stack = Stack::shared();
+    let gateway = gw::builder(stack).await.nodes(2).start().await.unwrap();
+    let (discovery, node1) = (
+        std::net::SocketAddr::from(([127, 0, 0, 1], gateway.port())),
+        gateway.node_addr(1).unwrap(),
+    );
+    let mut open = connect(node1).await;
+    open.write_all(&endpoints_frame()).await.unwrap();
+    assert!(reply(&mut open, Method::Endpoints).await.is_some());
+    let clone = gateway.clone();
+    drop(gateway);
+    assert!(
+        TcpStream::connect(node1).await.is_ok(),
+        "a clone keeps it up"
+    );
+    drop(clone);
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), open.read(&mut buf))
+        .await
+        .expect("the connection ends")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed without data");
+    for addr in [discovery, node1] {
+        let start = std::time::Instant::now();
+        while TcpStream::connect(addr).await.is_ok() {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "{addr} still listening"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+}
