@@ -39,6 +39,9 @@ pub(crate) struct Backend {
     request_ids: AtomicU64,
 }
 
+/// A fluent builder with the given fields copied from a decoded input. The SDK's operation
+/// inputs cannot be turned back into builders, so each handler lists the fields the DAX
+/// decoders set (expressions are set separately, from the decompiled text).
 macro_rules! fluent {
     ($builder:expr, $input:expr, { $($set:ident : $field:ident),* $(,)? }) => {{
         let i = $input;
