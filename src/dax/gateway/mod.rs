@@ -288,7 +288,7 @@ impl DaxGatewayBuilder {
         };
         let shared = Arc::new(Shared {
             backend: Backend::new(client),
-            auth: auth::Auth::new(self.auth, sleep.clone()),
+            auth: auth::Auth::new(self.auth, sleep.clone(), region.as_ref()),
             logs: log::Logs::default(),
             faults: Faults::default(),
             time,
