@@ -36,7 +36,8 @@ async fn official_clients_put_and_get_through_one_node() {
         let ops = json!([
             gw::create_hash_table(&table),
             {"op": "PutItem", "params": {"TableName": table,
-                "Item": {"pk": {"S": "k1"}, "n": {"N": "1"}, "b": {"B": "AAEC"}, "ss": {"SS": ["x", "y"]}}}},
+                "Item": {"pk": {"S": "k1"}, "n": {"N": "1"}, "b": {"B": "AAEC"}, "ss": {"SS": ["x", "y"]},
+                    "l": {"L": [{"S": "a"}, {"S": "b"}]}, "m": {"M": {"k": {"N": "7"}, "z": {"S": "no"}}}}}},
             {"op": "GetItem", "params": {"TableName": table, "Key": key}},
             {"op": "UpdateItem", "params": {"TableName": table, "Key": key,
                 "UpdateExpression": "SET #n = #n + :one", "ExpressionAttributeNames": {"#n": "n"},
@@ -46,6 +47,8 @@ async fn official_clients_put_and_get_through_one_node() {
             {"op": "PutItem", "params": {"TableName": table, "Item": {"pk": {"S": "k1"}},
                 "ConditionExpression": "attribute_not_exists(pk)"}},
             {"op": "GetItem", "params": {"TableName": format!("{table}-missing"), "Key": key}},
+            {"op": "GetItem", "params": {"TableName": table, "Key": key,
+                "ProjectionExpression": "l[1], m.k, #s", "ExpressionAttributeNames": {"#s": "ss"}}},
             gw::delete_table(&table),
         ]);
         let run = ClientRun::new(client, gateway.endpoint(), stack);
@@ -75,7 +78,13 @@ async fn official_clients_put_and_get_through_one_node() {
             "{who}"
         );
         assert_eq!(gw::error_code(&r[6]), "ResourceNotFoundException", "{who}");
-        gw::output(&r[7]);
+        // a list index in a projection (forwarded as `l[1]`, not `#n[1]`)
+        assert_eq!(
+            gw::output(&r[7])["Item"],
+            json!({"l": {"L": [{"S": "b"}]}, "m": {"M": {"k": {"N": "7"}}}, "ss": {"SS": ["x", "y"]}}),
+            "{who}"
+        );
+        gw::output(&r[8]);
     }
     let log = gateway.request_log();
     for m in [
@@ -511,4 +520,41 @@ async fn kill_drops_in_flight_requests_and_restart_rebinds() {
         "serves again"
     );
     gateway.shutdown().await;
+}
+
+/// Dropping the last handle stops everything: listeners close and open connections end.
+#[tokio::test]
+async fn dropping_the_gateway_closes_listeners_and_connections() {
+    let stack = Stack::shared();
+    let gateway = gw::builder(stack).await.nodes(2).start().await.unwrap();
+    let (discovery, node1) = (
+        std::net::SocketAddr::from(([127, 0, 0, 1], gateway.port())),
+        gateway.node_addr(1).unwrap(),
+    );
+    let mut open = connect(node1).await;
+    open.write_all(&endpoints_frame()).await.unwrap();
+    assert!(reply(&mut open, Method::Endpoints).await.is_some());
+    let clone = gateway.clone();
+    drop(gateway);
+    assert!(
+        TcpStream::connect(node1).await.is_ok(),
+        "a clone keeps it up"
+    );
+    drop(clone);
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), open.read(&mut buf))
+        .await
+        .expect("the connection ends")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed without data");
+    for addr in [discovery, node1] {
+        let start = std::time::Instant::now();
+        while TcpStream::connect(addr).await.is_ok() {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "{addr} still listening"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
 }

@@ -13,12 +13,8 @@ use serde_json::{json, Value};
 
 use super::{repo_root, Stack};
 
-/// Where `scripts/dax/setup.sh` installed the official clients.
-pub fn tools_home() -> PathBuf {
-    std::env::var_os("XACCT_TOOLS_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".tools"))
-}
+/// Where `scripts/dax/setup.sh` installed the official clients (the matrix's rule).
+pub use super::matrix::tools_home;
 
 fn python() -> PathBuf {
     let p = tools_home().join("dax/venv/bin/python");

@@ -24,10 +24,10 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// * `AcceptAll`: every `authorizeConnection` is accepted without checks, and connections that
 ///   never authorize are served too (handy for tools that do not sign). Only the
 ///   [`reject auth` fault switch](super::Faults::reject_auth_always) refuses anything.
-/// * `StaticSecrets(map)`: access key id → secret access key; the SigV4 signature must verify
-///   and its date be within 15 minutes of the gateway's clock. Requests on a connection
-///   without an accepted authorization get `AuthenticationRequiredException`
-///   (`[4,23,31,33]`, "Connection requires authentication").
+/// * `StaticSecrets(map)`: access key id → secret access key; the SigV4 signature must verify,
+///   be scoped to the backend's region, and its date be within 15 minutes of the gateway's
+///   clock. Requests on a connection without an accepted authorization get
+///   `AuthenticationRequiredException` (`[4,23,31,33]`, "Connection requires authentication").
 /// * `LocalStack(control_url)`: as `StaticSecrets`, but each key's secret and expiry come from
 ///   the local stack's control endpoint (`GET {control_url}/session?access_key_id=`; the URL
 ///   is `XACCT_STACK_CONTROL_URL`, `…/_stack`, or the stack's base URL). The expiry is read
@@ -107,6 +107,8 @@ pub(crate) struct Auth {
     expired: Mutex<HashSet<String>>,
     http: Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>,
     sleep: SharedAsyncSleep,
+    /// The region signatures must be scoped to (the backend's).
+    region: String,
 }
 
 impl std::fmt::Debug for Auth {
@@ -118,12 +120,17 @@ impl std::fmt::Debug for Auth {
 }
 
 impl Auth {
-    pub(crate) fn new(verifier: AuthVerifier, sleep: SharedAsyncSleep) -> Arc<Self> {
+    pub(crate) fn new(
+        verifier: AuthVerifier,
+        sleep: SharedAsyncSleep,
+        region: impl Into<String>,
+    ) -> Arc<Self> {
         Arc::new(Auth {
             verifier,
             expired: Mutex::default(),
             http: Client::builder(TokioExecutor::new()).build_http(),
             sleep,
+            region: region.into(),
         })
     }
 
@@ -156,6 +163,9 @@ impl Auth {
         let info = self.lookup(&req.access_key_id).await?;
         if !verify_authorization(req, &info.secret) {
             return Err(RejectReason::BadSignature);
+        }
+        if signing_region(&req.string_to_sign) != Some(self.region.as_str()) {
+            return Err(RejectReason::WrongRegion);
         }
         let signed_at = signing_time(&req.string_to_sign).ok_or(RejectReason::BadSignature)?;
         let skew = now
@@ -278,6 +288,11 @@ fn parse_session(body: &[u8]) -> Option<KeyInfo> {
     Some(KeyInfo { secret, expires })
 }
 
+/// The region of a SigV4 string-to-sign's scope (its third line, `DAY/REGION/dax/aws4_request`).
+fn signing_region(string_to_sign: &str) -> Option<&str> {
+    string_to_sign.split('\n').nth(2)?.split('/').nth(1)
+}
+
 /// The signing time of a SigV4 string-to-sign (its second line, `YYYYMMDDTHHMMSSZ`).
 fn signing_time(string_to_sign: &str) -> Option<SystemTime> {
     let t = string_to_sign.split('\n').nth(1)?;
@@ -320,6 +335,7 @@ mod tests {
         Auth::new(
             v,
             aws_smithy_async::rt::sleep::default_async_sleep().unwrap(),
+            "us-east-1",
         )
     }
 
@@ -338,6 +354,21 @@ mod tests {
         assert_eq!(
             a.authorize(&signed("OTHER", "SK", t), t).await,
             Err(RejectReason::UnknownKey)
+        );
+        let other_region = sign_authorization(
+            &SigningInputs {
+                access_key_id: "AK",
+                secret_access_key: "SK",
+                session_token: None,
+                region: "eu-west-1",
+                time: t,
+                host: DAX_HOST,
+            },
+            None,
+        );
+        assert_eq!(
+            a.authorize(&other_region, t).await,
+            Err(RejectReason::WrongRegion)
         );
         assert_eq!(
             a.authorize(&signed("AK", "SK", t), t + Duration::from_secs(16 * 60))

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
+use aws_sdk_dynamodb::operation::query::QueryInput;
+use aws_sdk_dynamodb::operation::scan::ScanInput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::Select;
 use bytes::Bytes;
 
 use super::errors::{from_sdk, transact_get_reasons, validation, with_reasons};
@@ -36,6 +39,9 @@ pub(crate) struct Backend {
     request_ids: AtomicU64,
 }
 
+/// A fluent builder with the given fields copied from a decoded input. The SDK's operation
+/// inputs cannot be turned back into builders, so each handler lists the fields the DAX
+/// decoders set (expressions are set separately, from the decompiled text).
 macro_rules! fluent {
     ($builder:expr, $input:expr, { $($set:ident : $field:ident),* $(,)? }) => {{
         let i = $input;
@@ -47,20 +53,52 @@ fn non_empty<K, V>(m: HashMap<K, V>) -> Option<HashMap<K, V>> {
     (!m.is_empty()).then_some(m)
 }
 
-/// Compiled expressions (as the codec decoded them) back to text with placeholders.
+/// The request's expressions to forward, back as text: names bare where DynamoDB allows it,
+/// `#n` placeholders for the rest (`expr::decompile_bare`).
+///
+/// The projection is **not** forwarded: like a DAX node, which projects from the whole item it
+/// holds, the gateway reads whole items and the reply encoder extracts the projected paths
+/// ([`ProjectionPaths`]). Forwarding it would be wrong for list indexes: DynamoDB compacts a
+/// projected list (`l[1]` comes back as a one-element list), while DAX replies carry each
+/// path's value by its position in the projection.
 fn decompile(e: &codec::Expressions) -> Result<expr::Expressions, Box<ServiceError>> {
     let c = expr::CompiledExpressions {
         condition: e.condition.clone().map(Bytes::from),
         key_condition: e.key_condition.clone().map(Bytes::from),
         filter: e.filter.clone().map(Bytes::from),
         update: e.update.clone().map(Bytes::from),
-        projection: e.projection.clone().map(Bytes::from),
+        projection: None,
     };
-    expr::decompile(&c).map_err(|err| {
+    expr::decompile_bare(&c).map_err(|err| {
         Box::new(validation(format!(
             "the request's expressions cannot be decompiled for the backend: {err}"
         )))
     })
+}
+
+/// Query/Scan inputs read whole items (see [`decompile`]): `SPECIFIC_ATTRIBUTES` names the
+/// projection, which is not forwarded, so it becomes the default.
+trait WholeItems {
+    fn select_mut(&mut self) -> &mut Option<Select>;
+}
+
+impl WholeItems for QueryInput {
+    fn select_mut(&mut self) -> &mut Option<Select> {
+        &mut self.select
+    }
+}
+
+impl WholeItems for ScanInput {
+    fn select_mut(&mut self) -> &mut Option<Select> {
+        &mut self.select
+    }
+}
+
+fn whole_items<T: WholeItems>(mut input: T) -> T {
+    if *input.select_mut() == Some(Select::SpecificAttributes) {
+        *input.select_mut() = None;
+    }
+    input
 }
 
 fn projection(e: &codec::Expressions) -> Result<Option<ProjectionPaths>, Box<ServiceError>> {
@@ -273,7 +311,6 @@ impl Backend {
             set_consistent_read: consistent_read,
             set_return_consumed_capacity: return_consumed_capacity,
         })
-        .set_projection_expression(text.projection)
         .set_expression_attribute_names(non_empty(text.expression_attribute_names))
         .send()
         .await;
@@ -435,7 +472,7 @@ impl Backend {
         }
         let text = tri!(self, decompile(&exprs));
         let paths = tri!(self, projection(&exprs));
-        let send = input.clone();
+        let send = whole_items(input.clone());
         let res = fluent!(self.client.query(), send, {
             set_table_name: table_name,
             set_index_name: index_name,
@@ -448,7 +485,6 @@ impl Backend {
         })
         .set_key_condition_expression(text.key_condition)
         .set_filter_expression(text.filter)
-        .set_projection_expression(text.projection)
         .set_expression_attribute_names(non_empty(text.expression_attribute_names))
         .set_expression_attribute_values(non_empty(text.expression_attribute_values))
         .send()
@@ -479,7 +515,7 @@ impl Backend {
         }
         let text = tri!(self, decompile(&exprs));
         let paths = tri!(self, projection(&exprs));
-        let send = input.clone();
+        let send = whole_items(input.clone());
         let res = fluent!(self.client.scan(), send, {
             set_table_name: table_name,
             set_index_name: index_name,
@@ -492,7 +528,6 @@ impl Backend {
             set_return_consumed_capacity: return_consumed_capacity,
         })
         .set_filter_expression(text.filter)
-        .set_projection_expression(text.projection)
         .set_expression_attribute_names(non_empty(text.expression_attribute_names))
         .set_expression_attribute_values(non_empty(text.expression_attribute_values))
         .send()
@@ -535,7 +570,7 @@ impl Backend {
                 paths.insert(table.clone(), p);
             }
             let text = tri!(self, decompile(&e));
-            ka.projection_expression = text.projection;
+            ka.projection_expression = None;
             ka.expression_attribute_names = non_empty(text.expression_attribute_names);
         }
         if faults.unprocessed() {
@@ -657,7 +692,7 @@ impl Backend {
             paths.push(tri!(self, projection(&e)));
             let text = tri!(self, decompile(&e));
             if let Some(g) = t.get.as_mut() {
-                g.projection_expression = text.projection;
+                g.projection_expression = None;
                 g.expression_attribute_names = non_empty(text.expression_attribute_names);
             }
         }

@@ -67,6 +67,8 @@ pub enum RejectReason {
     BadSignature,
     /// The signing date is more than 15 minutes away from the gateway's clock.
     SigningDateSkewed,
+    /// The signature's scope names another region than the gateway's (its backend's).
+    WrongRegion,
     /// The key's session has expired.
     KeyExpired,
     /// The `reject auth` fault switch was on.
@@ -82,6 +84,7 @@ impl std::fmt::Display for RejectReason {
             RejectReason::UnknownKey => f.write_str("unknown access key id"),
             RejectReason::BadSignature => f.write_str("signature does not match"),
             RejectReason::SigningDateSkewed => f.write_str("signing date outside 15 minutes"),
+            RejectReason::WrongRegion => f.write_str("signed for another region"),
             RejectReason::KeyExpired => f.write_str("key expired"),
             RejectReason::FaultInjected => f.write_str("rejected by fault switch"),
             RejectReason::LookupFailed(why) => write!(f, "key lookup failed: {why}"),

@@ -5,8 +5,9 @@
 //! It is a **pass-through**: there is no item cache and no query cache, every read goes to the
 //! backend, so reads are as consistent as the backend's (a real DAX cluster can serve stale
 //! items; cache emulation may come later). The backend decides the semantics: expressions
-//! are decompiled from the DAX trees back into text (with generated placeholders) and sent
-//! with the backend's own identity, as a DAX cluster uses its service role.
+//! are decompiled from the DAX trees back into text (names written bare where DynamoDB allows
+//! it, generated placeholders for the rest) and sent with the backend's own identity, as a
+//! DAX cluster uses its service role.
 //!
 //! What it serves: the connection preamble, `authorizeConnection` (checked by an
 //! [`AuthVerifier`]), `endpoints` (one entry per live node, the leader with role 1),
@@ -287,7 +288,7 @@ impl DaxGatewayBuilder {
         };
         let shared = Arc::new(Shared {
             backend: Backend::new(client),
-            auth: auth::Auth::new(self.auth, sleep.clone()),
+            auth: auth::Auth::new(self.auth, sleep.clone(), region.as_ref()),
             logs: log::Logs::default(),
             faults: Faults::default(),
             time,
