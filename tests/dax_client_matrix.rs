@@ -1,4 +1,4 @@
-//! The DAX conformance matrix (`tests/fixtures/dax/matrix.json`) run with our Rust DAX client
+//! The DAX conformance matrix (`tests/fixtures/dax-conformance/matrix.json`) run with our Rust DAX client
 //! (side `rust-dax`: the ordinary `aws_sdk_dynamodb::Client` over our DAX transport, assumed-role
 //! credentials for account A, through the DAX gateway to the local stack) and with the plain
 //! Rust SDK straight to the stack (side `sdk`): every row meets its declared outcome on both

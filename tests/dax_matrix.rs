@@ -1,4 +1,4 @@
-//! The DAX conformance matrix (`tests/fixtures/dax/matrix.json`) proved before any DAX is
+//! The DAX conformance matrix (`tests/fixtures/dax-conformance/matrix.json`) proved before any DAX is
 //! involved: the Rust SDK (side `sdk`), botocore and the JS SDK, each straight to the local stack,
 //! meet every row's declared outcome and agree. Plus the judge itself, on synthetic results: it
 //! must reject what the contract says it rejects.

@@ -1,4 +1,4 @@
-//! The DAX conformance matrix (`tests/fixtures/dax/matrix.json`): loading it, running it with the
+//! The DAX conformance matrix (`tests/fixtures/dax-conformance/matrix.json`): loading it, running it with the
 //! Rust SDK (`sdk::run_rust`) or with a script runner (`script::run_script`), and judging the
 //! sides' results (`judge::judge`). Format and rules: `scripts/dax/conformance/README.md`.
 #![allow(dead_code, unused_imports, unreachable_pub, clippy::disallowed_methods)]
@@ -22,7 +22,7 @@ pub const PREFIX_MARK: &str = "${p}";
 
 /// The matrix file.
 pub fn matrix_path() -> PathBuf {
-    super::repo_root().join("tests/fixtures/dax/matrix.json")
+    super::repo_root().join("tests/fixtures/dax-conformance/matrix.json")
 }
 
 /// The matrix with `${p}` replaced by one run's prefix.

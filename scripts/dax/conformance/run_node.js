@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Run the DAX conformance matrix with the official Node DAX client or with the AWS SDK for JavaScript.
 //
-//   node run_node.js --matrix tests/fixtures/dax/matrix.json --side node-dax|js-sdk \
+//   node run_node.js --matrix tests/fixtures/dax-conformance/matrix.json --side node-dax|js-sdk \
 //       --endpoint URL --admin-endpoint URL --region R --prefix P [--ca-file PEM] [--only id,id]
 //
 // Sides:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the DAX conformance matrix with the official Python DAX client or with plain botocore.
 
-  run_python.py --matrix tests/fixtures/dax/matrix.json --side python-dax|botocore \
+  run_python.py --matrix tests/fixtures/dax-conformance/matrix.json --side python-dax|botocore \
       --endpoint URL --admin-endpoint URL --region R --prefix P [--ca-file PEM]
 
 Sides:
