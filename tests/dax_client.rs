@@ -12,9 +12,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType,
-    KeysAndAttributes, Put, PutRequest, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    ScalarAttributeType, TransactGetItem, TransactWriteItem, Update, WriteRequest,
+    AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactGetItem, TransactWriteItem,
+    Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use cross_account_dynamodb::dax::codec::Method;
@@ -23,7 +23,7 @@ use cross_account_dynamodb::dax::transport::DaxError;
 use cross_account_dynamodb::{
     AssumedRoleCredentials, AuthVerifier, DaxGateway, DaxOptions, TlsConfig,
 };
-use support::{unique_name, Stack};
+use support::{dax_client, unique_name, Stack};
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
@@ -34,59 +34,25 @@ fn n(v: &str) -> AttributeValue {
 }
 
 async fn creds(stack: &Stack) -> AssumedRoleCredentials {
-    AssumedRoleCredentials::builder(stack.role_arn())
-        .external_id(stack.external_id())
-        .session_name(unique_name("dax-client"))
-        .configure(&stack.b_config().await)
-        .build()
-        .await
-        .expect("assume the cross-account role")
+    dax_client::assume_role(stack, "dax-client").await
 }
 
-/// A gateway that verifies every connection's key against the stack (as DAX verifies IAM).
 async fn gateway(stack: &Stack, nodes: usize, tls: Option<TlsConfig>) -> DaxGateway {
-    let backend = stack.sdk_config(stack.a_credentials()).await;
-    let mut b = DaxGateway::builder()
-        .backend(&backend)
-        .nodes(nodes)
-        .auth(AuthVerifier::LocalStack(stack.control_url().to_owned()));
-    if let Some(tls) = tls {
-        b = b.tls(tls);
-    }
-    b.start().await.expect("start the gateway")
+    dax_client::verified_gateway(stack, nodes, tls).await
 }
 
-/// A composite-key table (pk S, sk N), created through the DAX client: CreateTable is not a
-/// DAX operation, so this also proves forwarding.
+/// A composite-key table (pk S, sk N), created through the DAX client (which proves
+/// forwarding).
 async fn table(dax: &Client) -> String {
     let name = unique_name("daxc");
-    dax.create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", ScalarAttributeType::N))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .send()
-        .await
-        .expect("CreateTable forwarded to DynamoDB");
+    dax_client::create_table(
+        dax,
+        &name,
+        ("pk", ScalarAttributeType::S),
+        Some(("sk", ScalarAttributeType::N)),
+    )
+    .await;
     name
-}
-
-fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(t)
-        .build()
-        .unwrap()
-}
-
-fn key(name: &str, t: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(t)
-        .build()
-        .unwrap()
 }
 
 fn dax_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a DaxError> {

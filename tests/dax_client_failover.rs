@@ -18,16 +18,13 @@ mod timing {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, SystemTime};
 
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-        ScalarAttributeType,
-    };
+    use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
     use cross_account_dynamodb::dax::codec::Method;
     use cross_account_dynamodb::dax::gateway::Outcome;
     use cross_account_dynamodb::dax::transport::DaxError;
-    use cross_account_dynamodb::{AssumedRoleCredentials, AuthVerifier, DaxGateway, DaxOptions};
+    use cross_account_dynamodb::DaxOptions;
 
-    use super::support::{unique_name, Stack};
+    use super::support::{dax_client, unique_name, Stack};
 
     const REFRESH: Duration = Duration::from_millis(500);
 
@@ -55,21 +52,8 @@ mod timing {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_leader_dies_under_load_and_comes_back() {
         let stack = Stack::shared();
-        let creds = AssumedRoleCredentials::builder(stack.role_arn())
-            .external_id(stack.external_id())
-            .session_name(unique_name("dax-failover"))
-            .configure(&stack.b_config().await)
-            .build()
-            .await
-            .unwrap();
-        let backend = stack.sdk_config(stack.a_credentials()).await;
-        let gw = DaxGateway::builder()
-            .backend(&backend)
-            .nodes(2)
-            .auth(AuthVerifier::LocalStack(stack.control_url().to_owned()))
-            .start()
-            .await
-            .unwrap();
+        let creds = dax_client::assume_role(stack, "dax-failover").await;
+        let gw = dax_client::verified_gateway(stack, 2, None).await;
         assert_eq!(gw.leader(), Some(0));
         let dax = creds
             .dax_with(
@@ -82,26 +66,7 @@ mod timing {
             )
             .unwrap();
         let table = unique_name("daxfo");
-        dax.create_table()
-            .table_name(&table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        dax_client::create_table(&dax, &table, ("pk", ScalarAttributeType::S), None).await;
         dax.put_item()
             .table_name(&table)
             .item("pk", AttributeValue::S("seed".into()))

@@ -7,28 +7,14 @@
 
 mod support;
 
-use cross_account_dynamodb::{AssumedRoleCredentials, AuthVerifier, DaxGateway};
 use support::matrix::{self, create_tables, delete_tables, judge, run_rust, stack_client, Matrix};
-use support::{unique_name, Stack};
+use support::{dax_client, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_matrix_holds_on_our_dax_client_and_agrees_with_the_http_path() {
     let stack = Stack::shared();
-    let creds = AssumedRoleCredentials::builder(stack.role_arn())
-        .external_id(stack.external_id())
-        .session_name(unique_name("dax-matrix"))
-        .configure(&stack.b_config().await)
-        .build()
-        .await
-        .unwrap();
-    let backend = stack.sdk_config(stack.a_credentials()).await;
-    let gw = DaxGateway::builder()
-        .backend(&backend)
-        .nodes(2)
-        .auth(AuthVerifier::LocalStack(stack.control_url().to_owned()))
-        .start()
-        .await
-        .unwrap();
+    let creds = dax_client::assume_role(stack, "dax-matrix").await;
+    let gw = dax_client::verified_gateway(stack, 2, None).await;
     let dax = creds.dax(gw.endpoint()).unwrap();
 
     let admin = stack_client(stack).await;

@@ -16,10 +16,7 @@ mod timing {
     use std::sync::Arc;
     use std::time::{Duration, Instant, SystemTime};
 
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-        ScalarAttributeType,
-    };
+    use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
     use aws_smithy_runtime_api::box_error::BoxError;
     use aws_smithy_runtime_api::client::interceptors::context::{
         BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
@@ -29,9 +26,9 @@ mod timing {
     use aws_smithy_types::config_bag::ConfigBag;
     use aws_smithy_types::date_time::{DateTime, Format};
     use cross_account_dynamodb::dax::gateway::{Outcome, RejectReason};
-    use cross_account_dynamodb::{AssumedRoleCredentials, AuthVerifier, DaxGateway, DaxOptions};
+    use cross_account_dynamodb::{AssumedRoleCredentials, DaxGateway, DaxOptions};
 
-    use super::support::{unique_name, Stack};
+    use super::support::{dax_client, unique_name, Stack};
 
     /// Counts operations and attempts (attempts − operations = the SDK's retries).
     #[derive(Debug, Default, Clone)]
@@ -84,13 +81,7 @@ mod timing {
         let first = creds.credentials().await.unwrap();
         let first_key = first.access_key_id().to_owned();
         let first_expiry = first.expiry().unwrap();
-        let backend = stack.sdk_config(stack.a_credentials()).await;
-        let gw = DaxGateway::builder()
-            .backend(&backend)
-            .auth(AuthVerifier::LocalStack(stack.control_url().to_owned()))
-            .start()
-            .await
-            .unwrap();
+        let gw = dax_client::verified_gateway(stack, 1, None).await;
         let attempts = Attempts::default();
         let config = creds
             .dax_config_with(gw.endpoint(), DaxOptions::new().push_reauth(push))
@@ -99,26 +90,7 @@ mod timing {
             .build();
         let dax = aws_sdk_dynamodb::Client::from_conf(config);
         let table = unique_name("daxrot");
-        dax.create_table()
-            .table_name(&table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        dax_client::create_table(&dax, &table, ("pk", ScalarAttributeType::S), None).await;
 
         let ok = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));

@@ -9,6 +9,8 @@
 //! saying how to start it; nothing is skipped silently.
 #![allow(dead_code, unreachable_pub, clippy::disallowed_methods)]
 
+#[cfg(feature = "gateway")]
+pub mod dax_client;
 pub mod fake_sts;
 #[cfg(feature = "gateway")]
 pub mod gateway;
