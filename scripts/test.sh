@@ -22,7 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n==> %s\n' "$*"; }
+T0=$SECONDS
+step() { printf '\n==> %s (at %ds)\n' "$*" "$((SECONDS - T0))"; }
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   step "installing cargo-nextest"
@@ -44,7 +45,10 @@ step "clippy"
 cargo clippy --all-targets --all-features -- -D warnings
 
 step "bench build"
-cargo bench --all-features --no-run
+# That the benches compile, with the dev profile: its dependencies are the ones the tests build
+# next, where a release build would compile every dependency a second time (minutes on 2 cores).
+# `cargo bench` (release) is for measuring: BENCHMARKS.md says how each figure was taken.
+cargo bench --all-features --no-run --profile dev
 
 if [ -f tests/fixtures/dax/manifest.json ]; then
   step "DAX fixture manifest"
@@ -59,3 +63,5 @@ cargo test --all-features --doc
 
 step "tests"
 cargo nextest run --all-features --profile ci --no-tests=fail
+
+printf '\n==> all steps passed in %ds\n' "$((SECONDS - T0))"

@@ -43,15 +43,23 @@ pub(crate) fn write_values(
     schema: Option<&KeySchema>,
     catalog: &dyn Catalog,
 ) -> Result<(), CodecError> {
+    w.bytes_with(|w| write_values_content(w, item, schema, catalog))
+}
+
+/// Writes the content of a VALUES byte string (no head): the attribute-list id of the non-key
+/// attributes of `item`, then their values in name order.
+pub(crate) fn write_values_content(
+    w: &mut Writer<'_>,
+    item: &Item,
+    schema: Option<&KeySchema>,
+    catalog: &dyn Catalog,
+) -> Result<(), CodecError> {
     let names = value_names(item, schema);
-    let id = list_id(catalog, &names)?;
-    w.bytes_with(|w| {
-        w.i64(id);
-        for n in &names {
-            write_value(w, &item[*n], 1)?;
-        }
-        Ok(())
-    })
+    w.i64(list_id(catalog, &names)?);
+    for n in &names {
+        write_value(w, &item[*n], 1)?;
+    }
+    Ok(())
 }
 
 /// Writes the UPDATED_* form: `attrListId {index: value}` over the sorted names of `attrs`.
@@ -73,8 +81,44 @@ pub(crate) fn write_updated_values(
     })
 }
 
-/// Decodes VALUES content (full form or the UPDATED_* index-map form) into attributes.
-pub(crate) fn decode_values(content: &[u8], catalog: &dyn Catalog) -> Result<Item, CodecError> {
+/// Encodes the content of a VALUES byte string (docs §5.5): the attribute-list id of the
+/// attributes of `item` that are not in `key_schema` (all of them with `None`), then their
+/// values. What a server puts in a cancellation reason's item (`Some(schema)`: the client adds
+/// the key back) or wherever a whole item travels (`None`).
+///
+/// ```
+/// use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType as T};
+/// use cross_account_dynamodb::dax::codec::*;
+///
+/// let catalog = MemoryCatalog::assigning(100);
+/// let schema = KeySchema::hash_only(KeyAttribute::new("pk", T::S));
+/// let item: Item = [("pk".into(), AttributeValue::S("k".into())), ("a".into(), AttributeValue::N("1".into()))].into();
+/// let values = encode_values(&item, Some(&schema), &catalog)?;
+/// assert_eq!(values, [0x18, 0x64, 0x01]); // list 100 = ["a"], then 1
+/// assert_eq!(decode_values(&values, &catalog)?, [("a".into(), AttributeValue::N("1".into()))].into());
+/// # Ok::<(), CodecError>(())
+/// ```
+pub fn encode_values(
+    item: &Item,
+    key_schema: Option<&KeySchema>,
+    catalog: &dyn Catalog,
+) -> Result<Vec<u8>, CodecError> {
+    let mut out = Vec::new();
+    write_values_content(&mut Writer::new(&mut out), item, key_schema, catalog)?;
+    Ok(out)
+}
+
+/// Decodes the content of a VALUES byte string (full form or the UPDATED_* index-map form)
+/// into attributes, looking the attribute-list id up in `catalog`.
+///
+/// ```
+/// use cross_account_dynamodb::dax::codec::{decode_values, MemoryCatalog};
+///
+/// // attribute list 1 is the empty list
+/// assert!(decode_values(&[0x01], &MemoryCatalog::default())?.is_empty());
+/// # Ok::<(), cross_account_dynamodb::dax::codec::CodecError>(())
+/// ```
+pub fn decode_values(content: &[u8], catalog: &dyn Catalog) -> Result<Item, CodecError> {
     let mut r = Reader::new(content);
     let id = r.i64()?;
     let names = if id == EMPTY_ATTRIBUTE_LIST_ID {

@@ -73,6 +73,7 @@ mod response;
 mod service_error;
 mod value;
 
+pub use attribute_list::{decode_values, encode_values};
 pub use auth::{sign_authorization, verify_authorization, AuthRequest, SigningInputs, DAX_HOST};
 pub use catalog::{Catalog, MemoryCatalog, EMPTY_ATTRIBUTE_LIST_ID};
 pub use cbor::MAX_FRAME_LEN;

@@ -5,8 +5,7 @@ use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::types::CancellationReason;
 use aws_types::request_id::RequestId;
 
-use super::values::values_bytes;
-use crate::dax::codec::{CancellationReasonRaw, Catalog, ServiceError};
+use crate::dax::codec::{encode_values, CancellationReasonRaw, Catalog, ServiceError};
 
 /// The DAX error for a failed backend call: the DynamoDB exception name and message of a
 /// service error; `InternalServerError` for anything else (timeouts, connection failures), with
@@ -52,7 +51,9 @@ pub(crate) fn with_reasons(
     let mut raw = Vec::with_capacity(reasons.len());
     for (i, r) in reasons.iter().enumerate() {
         let item = match (r.item(), tables.get(i)) {
-            (Some(item), Some(table)) => values_bytes(item, table, catalog, false).ok(),
+            (Some(item), Some(table)) => catalog
+                .key_schema(table)
+                .and_then(|schema| encode_values(item, Some(&schema), catalog).ok()),
             _ => None,
         };
         raw.push(CancellationReasonRaw {

@@ -631,9 +631,8 @@ impl Backend {
             let out = BatchWriteItemOutput::builder()
                 .set_unprocessed_items(Some(items))
                 .build();
-            let mut h = self.reply(|o| {
-                super::values::encode_unprocessed_writes(&out, self.schemas.as_ref(), o)
-            });
+            let mut h = self
+                .reply(|o| codec::encode_batch_write_item_response(&out, self.schemas.as_ref(), o));
             h.outcome = Outcome::Fault(FaultKind::Unprocessed);
             return Ok(h);
         }

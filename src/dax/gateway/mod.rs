@@ -54,7 +54,6 @@ mod log;
 mod node;
 mod schema;
 mod tls;
-mod values;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;

@@ -242,8 +242,10 @@ pub(crate) fn read_write_requests(
                 .build()
         } else {
             let values = r.bytes()?;
-            let mut item = key;
-            item.extend(decode_values(&values, catalog)?);
+            // VALUES may repeat the key attributes (a server's unprocessed puts carry whole
+            // items); the KEY's form of them wins.
+            let mut item = decode_values(&values, catalog)?;
+            item.extend(key);
             WriteRequest::builder()
                 .put_request(
                     PutRequest::builder()

@@ -207,6 +207,11 @@ pub fn decode_batch_write_item_response(
 }
 
 /// Appends a BatchWriteItem reply (server side).
+///
+/// An unprocessed put's VALUES carry the **whole** item, key attributes included: the official
+/// Python client builds the unprocessed PutRequest's item from VALUES alone (it does not merge
+/// the KEY back), so without them it would hand its caller an item that cannot be re-sent.
+/// Decoders that merge KEY and VALUES (Node, Go, ours) read this form too.
 pub fn encode_batch_write_item_response(
     output: &BatchWriteItemOutput,
     catalog: &dyn Catalog,
@@ -221,7 +226,7 @@ pub fn encode_batch_write_item_response(
             for req in requests {
                 if let Some(put) = req.put_request() {
                     write_key(w, &schema, put.item())?;
-                    write_values(w, put.item(), Some(&schema), catalog)?;
+                    write_values(w, put.item(), None, catalog)?;
                 } else if let Some(del) = req.delete_request() {
                     write_key(w, &schema, del.key())?;
                     w.null();
@@ -231,4 +236,51 @@ pub fn encode_batch_write_item_response(
         write_cc_list(w, output.consumed_capacity());
         write_icm_map(w, output.item_collection_metrics())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dax::codec::{Item, KeyAttribute, KeySchema, MemoryCatalog};
+    use aws_sdk_dynamodb::types::{
+        AttributeValue, DeleteRequest, PutRequest, ScalarAttributeType, WriteRequest,
+    };
+
+    #[test]
+    fn unprocessed_puts_carry_their_key_in_values_and_decode_back() {
+        let catalog = MemoryCatalog::assigning(100);
+        catalog.insert_key_schema(
+            "t",
+            KeySchema::hash_only(KeyAttribute::new("pk", ScalarAttributeType::S)),
+        );
+        let item: Item = [
+            ("pk".to_owned(), AttributeValue::S("k".into())),
+            ("a".to_owned(), AttributeValue::N("1".into())),
+        ]
+        .into();
+        let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+        let delete = DeleteRequest::builder()
+            .key("pk", AttributeValue::S("d".into()))
+            .build()
+            .unwrap();
+        let requests = vec![
+            WriteRequest::builder().put_request(put).build(),
+            WriteRequest::builder().delete_request(delete).build(),
+        ];
+        let output = BatchWriteItemOutput::builder()
+            .unprocessed_items("t", requests.clone())
+            .build();
+        let mut frame = Vec::new();
+        encode_batch_write_item_response(&output, &catalog, &mut frame).unwrap();
+        // list 100 = ["a", "pk"]: the key is inside VALUES, for the Python client
+        assert_eq!(catalog.attribute_names(100).unwrap().to_vec(), ["a", "pk"]);
+        let input = BatchWriteItemInput::builder()
+            .request_items("t", requests.clone())
+            .build()
+            .unwrap();
+        let back = decode_batch_write_item_response(&frame, &input, &catalog)
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.unprocessed_items().unwrap()["t"], requests);
+    }
 }
