@@ -299,7 +299,7 @@ fn setup() -> Setup {
         let dax = creds
             .dax_with(
                 &format!("dax://{dax_addr}"),
-                DaxOptions::new().region("us-east-1"),
+                DaxOptions::new().signing_region("us-east-1"),
             )
             .unwrap();
         let http = Client::from_conf(

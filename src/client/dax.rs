@@ -31,8 +31,8 @@ use crate::{AssumedRoleCredentials, CrossAccountPool, Error, RoleSpec};
 ///     .ca_pem(b"-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n".to_vec())
 ///     .connect_address("127.0.0.1:9111".parse().unwrap())
 ///     .request_timeout(Duration::from_secs(2))
-///     .region("eu-west-1");
-/// assert_eq!(options.region_override(), Some("eu-west-1"));
+///     .signing_region("eu-west-1");
+/// assert_eq!(options.get_signing_region(), Some("eu-west-1"));
 /// ```
 #[derive(Clone)]
 #[must_use]
@@ -130,23 +130,23 @@ impl DaxOptions {
         self
     }
 
-    /// The region connections are authorized for (default: the one in the cluster hostname,
-    /// else the `SdkConfig`'s).
+    /// The signing region: the region connections are authorized for (default: the one in
+    /// the cluster hostname, `*.dax-clusters.<region>.amazonaws.com`, else the `SdkConfig`'s).
     ///
     /// ```
-    /// let options = cross_account_dynamodb::DaxOptions::new().region("us-west-2");
+    /// let options = cross_account_dynamodb::DaxOptions::new().signing_region("us-west-2");
     /// ```
-    pub fn region(mut self, region: impl Into<String>) -> Self {
+    pub fn signing_region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
         self
     }
 
-    /// The region set with [`region`](Self::region), if any.
+    /// The region set with [`signing_region`](Self::signing_region), if any.
     ///
     /// ```
-    /// assert_eq!(cross_account_dynamodb::DaxOptions::new().region_override(), None);
+    /// assert_eq!(cross_account_dynamodb::DaxOptions::new().get_signing_region(), None);
     /// ```
-    pub fn region_override(&self) -> Option<&str> {
+    pub fn get_signing_region(&self) -> Option<&str> {
         self.region.as_deref()
     }
 
@@ -367,7 +367,7 @@ impl AssumedRoleCredentials {
     /// ```no_run
     /// # fn f(creds: cross_account_dynamodb::AssumedRoleCredentials) -> Result<(), cross_account_dynamodb::Error> {
     /// use cross_account_dynamodb::DaxOptions;
-    /// let builder = creds.dax_config_with("dax://127.0.0.1:8111", DaxOptions::new().region("us-east-1"))?;
+    /// let builder = creds.dax_config_with("dax://127.0.0.1:8111", DaxOptions::new().signing_region("us-east-1"))?;
     /// # Ok(()) }
     /// ```
     pub fn dax_config_with(
