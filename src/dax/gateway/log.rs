@@ -234,7 +234,8 @@ pub struct RequestRecord {
     pub tables: Vec<String>,
     /// Item keys: the one key of an item operation; every key of a batch or transaction.
     pub keys: Vec<Item>,
-    /// 1 + the number of earlier requests with identical bytes (a client's retry is 2, 3 ...).
+    /// 1 + the number of earlier requests in the log with identical bytes (a client's retry
+    /// is 2, 3 ...).
     pub attempt: u32,
     /// When it arrived (injected time source).
     pub at: SystemTime,
@@ -252,9 +253,21 @@ impl RequestRecord {
 #[derive(Debug, Default)]
 struct Inner {
     auth: VecDeque<AuthRecord>,
-    requests: VecDeque<RequestRecord>,
+    /// Records with their request fingerprint, oldest first; `seq` numbers are consecutive.
+    requests: VecDeque<(u64, RequestRecord)>,
+    /// How many records in `requests` have each fingerprint (entries leave with their records,
+    /// so a long-running gateway does not grow).
     fingerprints: HashMap<u64, u32>,
     next_seq: u64,
+}
+
+impl Inner {
+    /// The record with sequence number `seq`, if it is still in the log.
+    fn request_mut(&mut self, seq: u64) -> Option<&mut RequestRecord> {
+        let first = self.requests.front()?.1.seq;
+        let index = usize::try_from(seq.checked_sub(first)?).ok()?;
+        self.requests.get_mut(index).map(|(_, r)| r)
+    }
 }
 
 /// Both logs, shared by every listener.
@@ -288,10 +301,17 @@ impl Logs {
         rec.seq = g.next_seq;
         g.next_seq += 1;
         if g.requests.len() >= LOG_CAPACITY {
-            g.requests.pop_front();
+            if let Some((old, _)) = g.requests.pop_front() {
+                if let Some(count) = g.fingerprints.get_mut(&old) {
+                    *count -= 1;
+                    if *count == 0 {
+                        g.fingerprints.remove(&old);
+                    }
+                }
+            }
         }
         let seq = rec.seq;
-        g.requests.push_back(rec);
+        g.requests.push_back((fp, rec));
         seq
     }
 
@@ -299,7 +319,7 @@ impl Logs {
     /// final outcome alone.
     pub(crate) fn finish(&self, seq: u64, outcome: Outcome, only_in_flight: bool) {
         let mut g = self.lock();
-        if let Some(r) = g.requests.iter_mut().rev().find(|r| r.seq == seq) {
+        if let Some(r) = g.request_mut(seq) {
             if !only_in_flight || r.outcome == Outcome::InFlight {
                 r.outcome = outcome;
             }
@@ -309,7 +329,7 @@ impl Logs {
     /// Fills in the tables and keys of record `seq` once the request is decoded.
     pub(crate) fn annotate(&self, seq: u64, tables: Vec<String>, keys: Vec<Item>) {
         let mut g = self.lock();
-        if let Some(r) = g.requests.iter_mut().rev().find(|r| r.seq == seq) {
+        if let Some(r) = g.request_mut(seq) {
             r.tables = tables;
             r.keys = keys;
         }
@@ -320,7 +340,11 @@ impl Logs {
     }
 
     pub(crate) fn request_snapshot(&self) -> Vec<RequestRecord> {
-        self.lock().requests.iter().cloned().collect()
+        self.lock()
+            .requests
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect()
     }
 
     pub(crate) fn clear(&self) {
@@ -390,5 +414,24 @@ mod tests {
         assert!(logs.request_snapshot().is_empty());
         let again = logs.begin(b"frame-a", rec());
         assert_eq!(logs.request_snapshot()[0].attempt, 1, "{again}");
+    }
+
+    #[test]
+    fn the_log_is_bounded_and_its_fingerprints_leave_with_its_records() {
+        let logs = Logs::default();
+        for i in 0..LOG_CAPACITY + 10 {
+            logs.begin(&i.to_le_bytes(), rec());
+        }
+        let g = logs.lock();
+        assert_eq!(g.requests.len(), LOG_CAPACITY);
+        assert_eq!(g.fingerprints.len(), LOG_CAPACITY);
+        drop(g);
+        // The oldest record left, and an in-log record is still found by its sequence number.
+        let last = (LOG_CAPACITY + 9) as u64;
+        logs.finish(last, Outcome::Ok, true);
+        logs.finish(0, Outcome::Ok, true); // evicted: nothing to do
+        let snap = logs.request_snapshot();
+        assert_eq!(snap[0].seq, 10);
+        assert_eq!(snap.last().map(|r| r.outcome.clone()), Some(Outcome::Ok));
     }
 }

@@ -36,9 +36,30 @@ pub(crate) async fn execute(
         .pick(shared, op.write, avoid)
         .await
         .map_err(not_sent)?;
-    if let Some(id) = &invocation {
-        shared.remember_node(id.clone(), node.addr);
+    let result = attempt(shared, op, &node, limits).await;
+    // Only a failed attempt is followed by a retry that asks which node to avoid: the
+    // successful path touches the map only to clear an earlier failure.
+    if let Some(id) = invocation {
+        match &result {
+            Err(_) => shared.remember_node(id, node.addr),
+            Ok(_) if avoid.is_some() => shared.forget_node(&id),
+            Ok(_) => {}
+        }
     }
+    result
+}
+
+/// One attempt on `node`: connection, control calls, request, reply.
+async fn attempt(
+    shared: &Arc<Shared>,
+    op: &Prepared,
+    node: &Node,
+    limits: Limits,
+) -> Result<DaxOutput, Failure> {
+    let not_sent = |error: DaxError| Failure::Transport {
+        error,
+        retry_safe: true,
+    };
     let mut conn = match node.pool.checkout(shared, limits.connect).await {
         Ok(c) => c,
         Err(e) => {
@@ -59,7 +80,7 @@ pub(crate) async fn execute(
             Err(e) => match Missing::of(&e) {
                 Some(m) if rounds < 16 => {
                     rounds += 1;
-                    resolve(shared, &node, &mut conn, &m, limits, false, op).await?;
+                    resolve(shared, node, &mut conn, &m, limits, false, op).await?;
                 }
                 _ => {
                     node.pool.checkin(conn, shared.time.now());
@@ -104,7 +125,7 @@ pub(crate) async fn execute(
             Err(e) => match Missing::of(&e) {
                 Some(m) if rounds < 16 => {
                     rounds += 1;
-                    resolve(shared, &node, &mut conn, &m, limits, true, op).await?;
+                    resolve(shared, node, &mut conn, &m, limits, true, op).await?;
                 }
                 _ => {
                     return Err(in_flight(
@@ -122,14 +143,10 @@ pub(crate) async fn execute(
     match outcome {
         Ok(out) => {
             node.pool.checkin(conn, shared.time.now());
-            if let Some(id) = &invocation {
-                shared.forget_node(id);
-            }
             Ok(out)
         }
         Err(service) => {
-            let (f, conn_ok) =
-                service_failure(shared, &node, &mut conn, *service, op, limits).await;
+            let (f, conn_ok) = service_failure(shared, node, &mut conn, *service, op, limits).await;
             if conn_ok {
                 // The error reply was read whole: the stream is still in step.
                 node.pool.checkin(conn, shared.time.now());
@@ -324,21 +341,21 @@ mod tests {
     #[test]
     fn a_failure_after_writing_is_retryable_only_when_idempotent() {
         let k = || HashMap::from([("pk".to_owned(), AttributeValue::S("k".into()))]);
-        let get = prepare(DaxInput::GetItem(
+        let get = prepare(DaxInput::GetItem(Arc::new(
             GetItemInput::builder()
                 .table_name("t")
                 .set_key(Some(k()))
                 .build()
                 .unwrap(),
-        ))
+        )))
         .unwrap();
-        let put = prepare(DaxInput::PutItem(
+        let put = prepare(DaxInput::PutItem(Arc::new(
             PutItemInput::builder()
                 .table_name("t")
                 .set_item(Some(k()))
                 .build()
                 .unwrap(),
-        ))
+        )))
         .unwrap();
         let e = || DaxError::new(Kind::Io, "reset");
         match in_flight(e(), &put) {

@@ -235,6 +235,9 @@ impl Shared {
         frame: &[u8],
         method: Method,
     ) -> Result<Vec<u8>, CallError> {
+        // The generation is read before the credentials: a rotation in between then costs one
+        // more re-authorization, never a connection stamped new while it holds the old key.
+        let generation = self.rotations.as_ref().map_or(0, |r| r.borrow().generation);
         let creds = self.creds.provide_credentials().await.map_err(|e| {
             CallError::Before(
                 DaxError::new(
@@ -244,7 +247,6 @@ impl Shared {
                 .with_source(e),
             )
         })?;
-        let generation = self.rotations.as_ref().map_or(0, |r| r.borrow().generation);
         let now = self.time.now();
         let current = Current {
             generation,

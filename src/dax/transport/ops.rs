@@ -27,9 +27,10 @@ use crate::dax::expr;
 
 macro_rules! ops {
     ($($op:ident($input:ty, $output:ty)),* $(,)?) => {
-        /// The typed input of one of the ten DAX data operations.
+        /// The typed input of one of the ten DAX data operations, shared (an attempt's
+        /// encoder and decoder hold it; a retry takes it again without copying the items).
         #[derive(Debug, Clone)]
-        pub(crate) enum DaxInput { $($op($input)),* }
+        pub(crate) enum DaxInput { $($op(Arc<$input>)),* }
 
         /// Its typed output.
         #[derive(Debug)]
@@ -39,7 +40,7 @@ macro_rules! ops {
             /// The typed input behind the SDK's type-erased one, if it is a DAX operation.
             pub(crate) fn from_erased(input: &Input) -> Option<Self> {
                 $(if let Some(i) = input.downcast_ref::<$input>() {
-                    return Some(DaxInput::$op(i.clone()));
+                    return Some(DaxInput::$op(Arc::new(i.clone())));
                 })*
                 None
             }
@@ -251,7 +252,7 @@ pub(crate) fn prepare(input: DaxInput) -> Result<Prepared, Failure> {
         ($method:ident, $write:expr, $idem:expr, $i:ident, $e:ident,
          |$ci:ident, $ce:ident, $cat:ident, $out:ident| $enc:expr,
          |$di:ident, $de:ident, $frame:ident, $dcat:ident| $dec:expr) => {{
-            let (enc_i, enc_e) = (Arc::new($i), Arc::new($e));
+            let (enc_i, enc_e) = ($i, Arc::new($e));
             let (dec_i, dec_e) = (enc_i.clone(), enc_e.clone());
             let encode: Encode = {
                 let ($ci, $ce) = (enc_i, enc_e);
@@ -559,43 +560,43 @@ mod tests {
         let k = ("pk".to_owned(), AttributeValue::S("k".into()));
         let cases: Vec<(DaxInput, &str, &str)> = vec![
             (
-                DaxInput::GetItem(
+                DaxInput::GetItem(Arc::new(
                     GetItemInput::builder()
                         .table_name("t")
                         .key(k.0.clone(), k.1.clone())
                         .attributes_to_get("a")
                         .build()
                         .unwrap(),
-                ),
+                )),
                 "AttributesToGet",
                 "ProjectionExpression",
             ),
             (
-                DaxInput::PutItem(
+                DaxInput::PutItem(Arc::new(
                     PutItemInput::builder()
                         .table_name("t")
                         .item(k.0.clone(), k.1.clone())
                         .expected("a", ExpectedAttributeValue::builder().exists(false).build())
                         .build()
                         .unwrap(),
-                ),
+                )),
                 "Expected",
                 "ConditionExpression",
             ),
             (
-                DaxInput::UpdateItem(
+                DaxInput::UpdateItem(Arc::new(
                     aws_sdk_dynamodb::operation::update_item::UpdateItemInput::builder()
                         .table_name("t")
                         .key(k.0.clone(), k.1.clone())
                         .attribute_updates("a", AttributeValueUpdate::builder().build())
                         .build()
                         .unwrap(),
-                ),
+                )),
                 "AttributeUpdates",
                 "UpdateExpression",
             ),
             (
-                DaxInput::Query(
+                DaxInput::Query(Arc::new(
                     QueryInput::builder()
                         .table_name("t")
                         .key_conditions(
@@ -608,12 +609,12 @@ mod tests {
                         )
                         .build()
                         .unwrap(),
-                ),
+                )),
                 "KeyConditions",
                 "KeyConditionExpression",
             ),
             (
-                DaxInput::Scan(
+                DaxInput::Scan(Arc::new(
                     ScanInput::builder()
                         .table_name("t")
                         .scan_filter(
@@ -625,23 +626,23 @@ mod tests {
                         )
                         .build()
                         .unwrap(),
-                ),
+                )),
                 "ScanFilter",
                 "FilterExpression",
             ),
             (
-                DaxInput::Scan(
+                DaxInput::Scan(Arc::new(
                     ScanInput::builder()
                         .table_name("t")
                         .conditional_operator(aws_sdk_dynamodb::types::ConditionalOperator::And)
                         .build()
                         .unwrap(),
-                ),
+                )),
                 "ConditionalOperator",
                 "ConditionExpression or FilterExpression",
             ),
             (
-                DaxInput::BatchGetItem(
+                DaxInput::BatchGetItem(Arc::new(
                     BatchGetItemInput::builder()
                         .request_items(
                             "t",
@@ -653,7 +654,7 @@ mod tests {
                         )
                         .build()
                         .unwrap(),
-                ),
+                )),
                 "AttributesToGet",
                 "ProjectionExpression",
             ),
@@ -673,37 +674,37 @@ mod tests {
             .projection_expression("#missing")
             .build()
             .unwrap();
-        let msg = validation(prepare(DaxInput::GetItem(input)).unwrap_err());
+        let msg = validation(prepare(DaxInput::GetItem(Arc::new(input))).unwrap_err());
         assert!(msg.contains("#missing"), "{msg}");
     }
 
     #[test]
     fn retry_safety_per_operation() {
         let k = || HashMap::from([("pk".to_owned(), AttributeValue::S("k".into()))]);
-        let get = prepare(DaxInput::GetItem(
+        let get = prepare(DaxInput::GetItem(Arc::new(
             GetItemInput::builder()
                 .table_name("t")
                 .set_key(Some(k()))
                 .build()
                 .unwrap(),
-        ))
+        )))
         .unwrap();
         assert!(!get.write && get.idempotent);
-        let put = prepare(DaxInput::PutItem(
+        let put = prepare(DaxInput::PutItem(Arc::new(
             PutItemInput::builder()
                 .table_name("t")
                 .set_item(Some(k()))
                 .build()
                 .unwrap(),
-        ))
+        )))
         .unwrap();
         assert!(put.write && !put.idempotent);
-        let tw = prepare(DaxInput::TransactWriteItems(
+        let tw = prepare(DaxInput::TransactWriteItems(Arc::new(
             TransactWriteItemsInput::builder()
                 .client_request_token("x")
                 .build()
                 .unwrap(),
-        ))
+        )))
         .unwrap();
         assert!(tw.write && tw.idempotent);
 

@@ -49,7 +49,8 @@ impl Intercept for DaxInterceptor {
         if let Some(mut input) = DaxInput::from_erased(ctx.input()) {
             if let DaxInput::TransactWriteItems(t) = &mut input {
                 if t.client_request_token.is_none() {
-                    t.client_request_token = Some(request_token());
+                    // Not shared yet: no copy.
+                    Arc::make_mut(t).client_request_token = Some(request_token());
                 }
             }
             cfg.interceptor_state()
