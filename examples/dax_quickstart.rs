@@ -24,6 +24,8 @@
 // Examples are applications: they may read the real clock.
 #![allow(clippy::disallowed_methods)]
 
+#[path = "../tests/support/stack_keys.rs"]
+mod stack_keys;
 mod support;
 
 use aws_credential_types::Credentials;
@@ -66,7 +68,9 @@ async fn main() -> Result<(), BoxError> {
             let gw = DaxGateway::builder()
                 .backend(&backend)
                 .nodes(2)
-                .auth(AuthVerifier::LocalStack(stack("CONTROL_URL")?))
+                .auth(AuthVerifier::KeyStore(std::sync::Arc::new(
+                    stack_keys::StackKeys::new(stack("CONTROL_URL")?),
+                )))
                 .start()
                 .await?;
             (gw.endpoint().to_owned(), Some(gw))

@@ -14,12 +14,13 @@
 //! (the profile name) and optionally `XACCT_REGION`. Local stack (default): this example plays
 //! the ECS host as well: it serves a session of B's own role on a loopback "container
 //! credentials" endpoint and hands the profile and `AWS_CONTAINER_CREDENTIALS_FULL_URI` to the
-//! provider as injected files and environment (the process environment is not touched).
+//! provider as injected files and environment (the process environment is not touched), which
+//! needs the feature `test-util`: `cargo run --example ecs_profile --features test-util`. In a
+//! container, the real-AWS branch is all there is, and it needs no feature.
 
 mod support;
 
 use aws_smithy_types::date_time::Format;
-use aws_types::os_shim_internal::{Env, Fs};
 use cross_account_dynamodb::AssumedRoleCredentials;
 use support::{real_source, stack, target, var, BoxError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -43,11 +44,11 @@ async fn main() -> Result<(), BoxError> {
         );
         AssumedRoleCredentials::from_profile("crossAccount")
             .configure(&t.source)
-            .fs(Fs::from_slice(&[("/etc/aws/config", &profile)]))
-            .env(Env::from_slice(&[
-                ("AWS_CONFIG_FILE", "/etc/aws/config"),
-                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", &endpoint),
-            ]))
+            .files([("/etc/aws/config", profile)])
+            .env([
+                ("AWS_CONFIG_FILE", "/etc/aws/config".to_owned()),
+                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint),
+            ])
             .build()
             .await?
     };

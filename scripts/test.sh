@@ -41,16 +41,24 @@ export XACCT_STACK_ENV_FILE
 # Tests must never fall back to a developer's real AWS setup.
 export AWS_EC2_METADATA_DISABLED=true
 
-step "clippy"
-cargo clippy --all-targets --all-features -- -D warnings
+# Clippy on what users build: the root crate without default features, with the defaults,
+# with DAX, and the whole workspace with every feature and target.
+step "clippy (root crate, --no-default-features)"
+cargo clippy -p cross-account-dynamodb --no-default-features -- -D warnings
+step "clippy (root crate, default features)"
+cargo clippy -p cross-account-dynamodb -- -D warnings
+step "clippy (root crate, --features dax)"
+cargo clippy -p cross-account-dynamodb --features dax -- -D warnings
+step "clippy (workspace, --all-features, all targets)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "bench build"
 # That the benches compile, with the dev profile: its dependencies are the ones the tests build
 # next, where a release build would compile every dependency a second time (minutes on 2 cores).
 # `cargo bench` (release) is for measuring: BENCHMARKS.md says how each figure was taken.
-cargo bench --all-features --no-run --profile dev
+cargo bench --workspace --all-features --no-run --profile dev
 
-if [ -f tests/fixtures/dax/manifest.json ]; then
+if [ -f crates/dax-protocol/tests/fixtures/manifest.json ]; then
   step "DAX fixture manifest"
   python3 scripts/dax/check_manifest.py
 fi
@@ -59,9 +67,14 @@ step "DAX reference clients (the official Python client is the oracle of the dif
 bash scripts/dax/setup.sh
 
 step "doc tests"
-cargo test --all-features --doc
+cargo test --workspace --all-features --doc
+
+# The binaries the tests run as a user would (nextest builds only test targets of the
+# package under test): dax-local (tests/dax_gateway*.rs, tests/dax_local_cache.rs).
+step "binaries the tests run (dax-local)"
+cargo build -p xacct-dax-local --bin dax-local
 
 step "tests"
-cargo nextest run --all-features --profile ci --no-tests=fail
+cargo nextest run --workspace --all-features --profile ci --no-tests=fail
 
 printf '\n==> all steps passed in %ds\n' "$((SECONDS - T0))"

@@ -16,24 +16,22 @@
 //! Settings aimed at STS stay with STS: the provider builder's `region()` and
 //! `sts_endpoint_url()`, and `AWS_ENDPOINT_URL_STS`, apply to AssumeRole only.
 
+mod access_denied_message;
 #[cfg(feature = "dax")]
 mod dax;
-mod explain;
-mod heal;
+mod error_code;
 mod identity_cache;
-mod self_heal;
-mod wire;
+mod invalidating_http_client;
+mod retry_expired_token;
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::client::identity::{IdentityCachePartition, ResolveIdentity};
 
-use heal::HealingHttpClient;
 use identity_cache::PassThroughCache;
+use invalidating_http_client::InvalidatingHttpClient;
 
-#[cfg(feature = "dax")]
-pub use dax::DaxOptions;
-pub use self_heal::RetryOnExpiredToken;
+pub use retry_expired_token::RetryOnExpiredToken;
 
 use crate::AssumedRoleCredentials;
 
@@ -72,7 +70,7 @@ impl AssumedRoleCredentials {
         builder.set_credentials_provider(Some(shared));
         builder
             .identity_cache(cache)
-            .http_client(self.healing_http_client())
+            .http_client(self.invalidating_http_client())
             .retry_classifier(RetryOnExpiredToken::new())
     }
 
@@ -116,14 +114,14 @@ impl AssumedRoleCredentials {
             .to_builder()
             .credentials_provider(shared)
             .identity_cache(cache)
-            .http_client(self.healing_http_client())
+            .http_client(self.invalidating_http_client())
             .build()
     }
 
     /// The `SdkConfig`'s HTTP client (or the SDK's default), wrapped so that a response
     /// rejecting these credentials invalidates them and a DynamoDB denial is explained.
-    fn healing_http_client(&self) -> HealingHttpClient {
-        HealingHttpClient::new(self.inner().services.http_client(), self.clone())
+    fn invalidating_http_client(&self) -> InvalidatingHttpClient {
+        InvalidatingHttpClient::new(self.inner().services.http_client(), self.clone())
     }
 
     /// The provider as the SDK takes it, and the pass-through identity cache that serves it

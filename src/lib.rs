@@ -35,13 +35,23 @@
 //! * [`CrossAccountPool`] when one service reaches many accounts.
 //! * [`RefreshPolicy`] to change when refreshes happen; [`CredentialsStatus`],
 //!   [`subscribe`](AssumedRoleCredentials::subscribe) and `on_refresh` to watch them.
-//! * [`dax`](AssumedRoleCredentials::dax) / [`dax_with`](AssumedRoleCredentials::dax_with)
-//!   (feature `dax`, on by default): the same `aws_sdk_dynamodb::Client`, running over the DAX
-//!   protocol to a DAX cluster, connections re-authorized on every rotation
-//!   ([`DaxOptions`], `dax::transport`); `dax::codec` and `dax::expr` are its low-level layer.
-//! * `DaxGateway` (feature `gateway`): a local DAX server that forwards every request to a
-//!   DynamoDB endpoint, for running DAX code paths on a laptop or in CI (see
-//!   `dax::gateway`).
+//! * `dax` / `dax_with` on [`AssumedRoleCredentials`] (feature `dax`, off by default): the same
+//!   `aws_sdk_dynamodb::Client`, running over the DAX protocol to a DAX cluster, connections
+//!   re-authorized on every rotation (`DaxOptions`; the transport is the `xacct-dax-transport`
+//!   crate, re-exported as `dax::transport`); `dax::codec` and `dax::expr` (the
+//!   `xacct-dax-protocol` crate) are its low-level layer.
+//! * `DaxGateway` (feature `gateway`): the local DAX server of the `xacct-dax-local` crate,
+//!   which forwards every request to a DynamoDB endpoint, for running DAX code paths on a
+//!   laptop or in CI (see `dax::gateway`; the `dax-local` binary runs it on its own).
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `default-https-client` | yes | the SDK's HTTPS client (hyper, rustls with aws-lc-rs) |
+//! | `dax` | no | DAX clients: `creds.dax(..)`, `pool.dax(..)`, `DaxOptions`, `dax::{codec, expr, transport}` |
+//! | `gateway` | no | the local DAX server as a library: `DaxGateway`, `dax::gateway` |
+//! | `test-util` | no | injected environment and files for `from_profile`, for tests |
 //!
 //! # Logging and secrets
 //!
@@ -50,6 +60,7 @@
 //! (the AssumeRole response carries the new secret key and session token): do not enable
 //! `TRACE` for the `aws_smithy_runtime` / `aws_sdk_sts` targets in production.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -60,18 +71,26 @@
 mod client;
 mod credentials;
 #[cfg(feature = "dax")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dax")))]
 pub mod dax;
 mod error;
 mod pool;
 
-#[cfg(feature = "dax")]
-pub use client::DaxOptions;
 pub use client::RetryOnExpiredToken;
 pub use credentials::{
-    AssumedRoleCredentials, AssumedRoleCredentialsBuilder, CredentialsStatus, RefreshEvent,
-    RefreshPolicy, Rotation,
+    AssumedRoleCredentials, AssumedRoleCredentialsBuilder, CredentialsStatus,
+    ProfileCredentialsBuilder, RefreshEvent, RefreshPolicy, Rotation,
 };
-#[cfg(feature = "gateway")]
-pub use dax::gateway::{AuthVerifier, DaxGateway, DaxGatewayBuilder, GatewayError, TlsConfig};
 pub use error::{Error, ErrorKind};
 pub use pool::{CrossAccountPool, CrossAccountPoolBuilder, RoleSpec};
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub use xacct_dax_local::{AuthVerifier, DaxGateway, DaxGatewayBuilder, GatewayError, TlsConfig};
+#[cfg(feature = "dax")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dax")))]
+pub use xacct_dax_transport::DaxOptions;
+
+/// The README's quickstart, compiled as a doc test (it uses DAX, so with the `dax` feature).
+#[cfg(all(doctest, feature = "dax"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -10,7 +10,7 @@ use aws_config::SdkConfig;
 use aws_smithy_async::rt::sleep::{default_async_sleep, AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::SharedTimeSource;
 
-use crate::credentials::{role_option_setters, RoleOptions};
+use crate::credentials::{role_option_setters, RoleOptions, MAX_SLEEP};
 use crate::{AssumedRoleCredentials, AssumedRoleCredentialsBuilder, Error, RefreshPolicy};
 
 /// A role to assume through a [`CrossAccountPool`], with the per-role options of
@@ -51,7 +51,7 @@ impl RoleSpec {
         &self.0.role_arn
     }
 
-    fn builder(&self) -> AssumedRoleCredentialsBuilder {
+    fn credentials_builder(&self) -> AssumedRoleCredentialsBuilder {
         AssumedRoleCredentialsBuilder::from_options(self.0.clone())
     }
 }
@@ -74,43 +74,82 @@ impl CrossAccountPoolBuilder {
         self
     }
 
-    /// At most this many roles are kept (default 64, at least 1). At the bound, asking for a
-    /// new role drops the least recently used one from the pool: clients already handed out
-    /// for it keep working and refreshing; asking for that role again assumes it anew.
+    /// At most this many roles are kept (default 64). At the bound, asking for a new role drops
+    /// the least recently used one from the pool: clients already handed out for it keep
+    /// working and refreshing; asking for that role again assumes it anew. Zero is an error,
+    /// returned by every call that asks the pool for a role.
     pub fn max_roles(mut self, max_roles: usize) -> Self {
-        self.max_roles = max_roles.max(1);
+        self.max_roles = max_roles;
         self
     }
 
     /// A role not asked for in this long is dropped from the pool (default 15 minutes), so it
-    /// stops refreshing unless a client still holds it.
+    /// stops refreshing unless a client still holds it. Zero is an error, returned by every
+    /// call that asks the pool for a role.
     pub fn idle_timeout(mut self, idle_timeout: Duration) -> Self {
         self.idle_timeout = idle_timeout;
         self
     }
 
-    /// The refresh policy of every role in the pool.
+    /// The refresh policy of every role in the pool. A meaningless setting in it is an error,
+    /// returned by every call that asks the pool for a role.
     pub fn refresh_policy(mut self, policy: RefreshPolicy) -> Self {
         self.refresh_policy = policy;
         self
     }
 
-    /// The pool. No I/O: roles are assumed when first asked for.
+    /// The pool. No I/O: roles are assumed when first asked for. A bad setting is reported by
+    /// the calls that ask for a role ([`CrossAccountPool::credentials`] and the others).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use cross_account_dynamodb::{CrossAccountPool, RoleSpec};
+    ///
+    /// let pool = CrossAccountPool::builder().max_roles(0).build();
+    /// let err = pool
+    ///     .credentials(RoleSpec::new("arn:aws:iam::111111111111:role/Reader"))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("invalid CrossAccountPoolBuilder::max_roles: "));
+    /// # }
+    /// ```
     pub fn build(self) -> CrossAccountPool {
+        let config_error = self.validate().err();
         let source = self.source.unwrap_or_else(|| SdkConfig::builder().build());
         let time = source.time_source().unwrap_or_default();
         let sleep = source.sleep_impl().or_else(default_async_sleep);
         CrossAccountPool {
-            inner: Arc::new(PoolInner {
+            shared: Arc::new(PoolShared {
                 source,
                 time,
                 sleep,
                 max_roles: self.max_roles,
                 idle_timeout: self.idle_timeout,
                 refresh_policy: self.refresh_policy,
-                entries: Mutex::new(Entries::default()),
+                config_error,
+                roles: Mutex::new(PooledRoles::default()),
             }),
         }
+    }
+
+    /// The first meaningless setting, as an error that names its setter.
+    fn validate(&self) -> Result<(), Error> {
+        if self.max_roles == 0 {
+            return Err(Error::invalid_input(
+                "CrossAccountPoolBuilder::max_roles",
+                "it is zero, so the pool could hold no role; give how many roles to keep \
+                 (default 64)",
+            ));
+        }
+        if self.idle_timeout.is_zero() {
+            return Err(Error::invalid_input(
+                "CrossAccountPoolBuilder::idle_timeout",
+                "it is zero, so every role would be dropped, and assumed anew, at each call; \
+                 give how long an unused role is kept (default 15 minutes)",
+            ));
+        }
+        self.refresh_policy.validate()
     }
 }
 
@@ -131,27 +170,30 @@ impl CrossAccountPoolBuilder {
 /// ```
 #[derive(Clone)]
 pub struct CrossAccountPool {
-    inner: Arc<PoolInner>,
+    shared: Arc<PoolShared>,
 }
 
-struct PoolInner {
+/// What every clone of a pool shares: its settings and its roles.
+struct PoolShared {
     source: SdkConfig,
     time: SharedTimeSource,
     sleep: Option<SharedAsyncSleep>,
     max_roles: usize,
     idle_timeout: Duration,
     refresh_policy: RefreshPolicy,
-    entries: Mutex<Entries>,
+    /// A meaningless builder setting: every call that asks for a role returns it.
+    config_error: Option<Error>,
+    roles: Mutex<PooledRoles>,
 }
 
 #[derive(Default)]
-struct Entries {
-    roles: HashMap<RoleSpec, Entry>,
+struct PooledRoles {
+    by_spec: HashMap<RoleSpec, PooledRole>,
     sweeper_running: bool,
 }
 
-struct Entry {
-    creds: AssumedRoleCredentials,
+struct PooledRole {
+    credentials: AssumedRoleCredentials,
     last_used: SystemTime,
 }
 
@@ -159,8 +201,8 @@ impl fmt::Debug for CrossAccountPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CrossAccountPool")
             .field("roles", &self.len())
-            .field("max_roles", &self.inner.max_roles)
-            .field("idle_timeout", &self.inner.idle_timeout)
+            .field("max_roles", &self.shared.max_roles)
+            .field("idle_timeout", &self.shared.idle_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -192,7 +234,7 @@ impl CrossAccountPool {
     /// # Ok(()) }
     /// ```
     pub async fn credentials(&self, spec: RoleSpec) -> Result<AssumedRoleCredentials, Error> {
-        let creds = self.entry(spec)?;
+        let creds = self.provider_for(spec)?;
         self.start_sweeper();
         creds.credentials().await?;
         Ok(creds)
@@ -225,7 +267,7 @@ impl CrossAccountPool {
 
     /// How many roles the pool holds now.
     pub fn len(&self) -> usize {
-        self.lock().roles.len()
+        self.lock_roles().by_spec.len()
     }
 
     /// Whether the pool holds no role.
@@ -233,74 +275,82 @@ impl CrossAccountPool {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.inner.entries.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_roles(&self) -> std::sync::MutexGuard<'_, PooledRoles> {
+        self.shared.roles.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The pooled provider for `spec`, made (without I/O) if missing. Sweeps idle entries and
+    /// The pooled provider for `spec`, made (without I/O) if missing. Drops idle roles and
     /// enforces the bound on the way.
-    fn entry(&self, spec: RoleSpec) -> Result<AssumedRoleCredentials, Error> {
-        let now = self.inner.time.now();
-        let mut entries = self.lock();
-        sweep(&mut entries, now, self.inner.idle_timeout);
-        if let Some(entry) = entries.roles.get_mut(&spec) {
-            entry.last_used = now;
-            return Ok(entry.creds.clone());
+    fn provider_for(&self, spec: RoleSpec) -> Result<AssumedRoleCredentials, Error> {
+        if let Some(e) = &self.shared.config_error {
+            return Err(e.clone());
         }
-        let creds = spec
-            .builder()
-            .configure(&self.inner.source)
-            .refresh_policy(self.inner.refresh_policy.clone())
+        let now = self.shared.time.now();
+        let mut roles = self.lock_roles();
+        drop_idle(&mut roles, now, self.shared.idle_timeout);
+        if let Some(pooled) = roles.by_spec.get_mut(&spec) {
+            pooled.last_used = now;
+            return Ok(pooled.credentials.clone());
+        }
+        let credentials = spec
+            .credentials_builder()
+            .configure(&self.shared.source)
+            .refresh_policy(self.shared.refresh_policy.clone())
             .build_deferred()?;
-        while entries.roles.len() >= self.inner.max_roles {
-            let lru = entries
-                .roles
+        while roles.by_spec.len() >= self.shared.max_roles {
+            let lru = roles
+                .by_spec
                 .iter()
-                .min_by_key(|(_, e)| e.last_used)
+                .min_by_key(|(_, pooled)| pooled.last_used)
                 .map(|(k, _)| k.clone());
             match lru {
                 Some(k) => {
                     tracing::debug!(role_arn = %k.0.role_arn, "pool full: dropping the least recently used role");
-                    entries.roles.remove(&k);
+                    roles.by_spec.remove(&k);
                 }
                 None => break,
             }
         }
-        entries.roles.insert(
+        roles.by_spec.insert(
             spec,
-            Entry {
-                creds: creds.clone(),
+            PooledRole {
+                credentials: credentials.clone(),
                 last_used: now,
             },
         );
-        Ok(creds)
+        Ok(credentials)
     }
 
-    /// Drops idle entries even when nobody calls the pool (so idle roles stop refreshing).
+    /// Drops idle roles even when nobody calls the pool (so idle roles stop refreshing).
     fn start_sweeper(&self) {
-        let Some(sleep) = self.inner.sleep.clone() else {
+        let Some(sleep) = self.shared.sleep.clone() else {
             return;
         };
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
         {
-            let mut entries = self.lock();
-            if entries.sweeper_running {
+            let mut roles = self.lock_roles();
+            if roles.sweeper_running {
                 return;
             }
-            entries.sweeper_running = true;
+            roles.sweeper_running = true;
         }
-        let weak = Arc::downgrade(&self.inner);
-        let every = (self.inner.idle_timeout / 2).max(Duration::from_secs(1));
+        let weak = Arc::downgrade(&self.shared);
+        // Idle roles are also dropped whenever the pool is asked for a role; this task only
+        // bounds how long an unused pool keeps refreshing them.
+        let every = (self.shared.idle_timeout / 2)
+            .max(Duration::from_secs(1))
+            .min(MAX_SLEEP);
         handle.spawn(sweeper(weak, sleep, every));
     }
 }
 
-fn sweep(entries: &mut Entries, now: SystemTime, idle_timeout: Duration) {
-    entries.roles.retain(|spec, e| {
+/// Drops the roles not asked for in more than `idle_timeout`.
+fn drop_idle(roles: &mut PooledRoles, now: SystemTime, idle_timeout: Duration) {
+    roles.by_spec.retain(|spec, pooled| {
         let keep = now
-            .duration_since(e.last_used)
+            .duration_since(pooled.last_used)
             .map_or(true, |idle| idle <= idle_timeout);
         if !keep {
             tracing::debug!(role_arn = %spec.0.role_arn, "dropping idle role from the pool");
@@ -311,13 +361,13 @@ fn sweep(entries: &mut Entries, now: SystemTime, idle_timeout: Duration) {
 
 /// Clears `sweeper_running` when the sweeper ends, including when its runtime drops it, so
 /// the next use of the pool starts another.
-struct SweeperGuard(Weak<PoolInner>);
+struct SweeperGuard(Weak<PoolShared>);
 
 impl Drop for SweeperGuard {
     fn drop(&mut self) {
-        if let Some(inner) = self.0.upgrade() {
-            inner
-                .entries
+        if let Some(shared) = self.0.upgrade() {
+            shared
+                .roles
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .sweeper_running = false;
@@ -326,13 +376,13 @@ impl Drop for SweeperGuard {
 }
 
 /// Ends at most `every` after the pool is dropped (it holds only a `Weak`).
-async fn sweeper(weak: Weak<PoolInner>, sleep: SharedAsyncSleep, every: Duration) {
+async fn sweeper(weak: Weak<PoolShared>, sleep: SharedAsyncSleep, every: Duration) {
     let _guard = SweeperGuard(weak.clone());
     loop {
         sleep.sleep(every).await;
-        let Some(inner) = weak.upgrade() else { return };
-        let now = inner.time.now();
-        let mut entries = inner.entries.lock().unwrap_or_else(|e| e.into_inner());
-        sweep(&mut entries, now, inner.idle_timeout);
+        let Some(shared) = weak.upgrade() else { return };
+        let now = shared.time.now();
+        let mut roles = shared.roles.lock().unwrap_or_else(|e| e.into_inner());
+        drop_idle(&mut roles, now, shared.idle_timeout);
     }
 }

@@ -13,6 +13,7 @@ use aws_credential_types::Credentials;
 use aws_smithy_async::test_util::tick_advance_sleep::{
     tick_advance_time_and_sleep, TickAdvanceSleep, TickAdvanceTime,
 };
+use aws_smithy_runtime_api::client::stalled_stream_protection::StalledStreamProtectionConfig;
 use cross_account_dynamodb::{
     AssumedRoleCredentials, AssumedRoleCredentialsBuilder, Error, ErrorKind, RefreshEvent,
     RefreshPolicy,
@@ -200,13 +201,16 @@ async fn callers_without_valid_credentials_share_one_refresh_bounded_by_the_load
         assert!(err.is_timeout(), "{err}");
         assert!(err.to_string().contains(ROLE), "{err}");
     }
+    // The call itself is bounded by the load timeout too: it was abandoned, and the background
+    // task's retry (after the backoff) is the second and last AssumeRole.
+    h.sts.set_latency(Duration::ZERO);
     h.advance(secs(5)).await;
     let c = creds.credentials().await.unwrap();
-    assert_eq!(c.access_key_id(), FakeSts::access_key_of(1));
+    assert_eq!(c.access_key_id(), FakeSts::access_key_of(2));
     assert_eq!(
         h.sts.request_count(),
-        1,
-        "the late caller joined the same call"
+        2,
+        "one abandoned call, one retry, whatever the number of callers"
     );
 }
 
@@ -603,6 +607,35 @@ async fn bad_inputs_are_typed_errors_at_build() {
         ("session name", h.builder(1).session_name("x")),
         ("duration", h.builder(1).duration(secs(899))),
         ("duration", h.builder(1).duration(secs(43201))),
+        (
+            "duration",
+            h.builder(1).duration(Duration::from_millis(900_500)),
+        ),
+        (
+            "RefreshPolicy::jitter",
+            h.builder(1)
+                .refresh_policy(RefreshPolicy::default().jitter(1.5)),
+        ),
+        (
+            "RefreshPolicy::backoff",
+            h.builder(1)
+                .refresh_policy(RefreshPolicy::default().backoff(Duration::ZERO, secs(60))),
+        ),
+        (
+            "RefreshPolicy::backoff",
+            h.builder(1)
+                .refresh_policy(RefreshPolicy::default().backoff(secs(60), secs(1))),
+        ),
+        (
+            "RefreshPolicy::advisory_window",
+            h.builder(1)
+                .refresh_policy(RefreshPolicy::default().advisory_window(Duration::ZERO)),
+        ),
+        (
+            "RefreshPolicy::load_timeout",
+            h.builder(1)
+                .refresh_policy(RefreshPolicy::default().load_timeout(Duration::ZERO)),
+        ),
         ("external id", h.builder(1).external_id("a")),
         ("session policy", h.builder(1).policy("")),
         ("policy ARNs", h.builder(1).policy_arns(["ReadOnly"])),
@@ -623,6 +656,17 @@ async fn bad_inputs_are_typed_errors_at_build() {
         assert!(err.to_string().contains(what), "{what}: {err}");
     }
     assert_eq!(h.sts.request_count(), 0, "nothing reached STS");
+    let deferred = h
+        .builder(1)
+        .refresh_policy(RefreshPolicy::default().jitter(f64::NAN))
+        .build_deferred()
+        .unwrap_err();
+    assert!(
+        deferred
+            .to_string()
+            .starts_with("invalid RefreshPolicy::jitter: "),
+        "{deferred}"
+    );
     let no_region = AssumedRoleCredentials::builder(ROLE)
         .source(Credentials::new("AKID", "secret", None, None, "test"))
         .build_deferred()
@@ -768,4 +812,256 @@ fn public_types_are_send_sync_and_static() {
     check::<RefreshEvent>();
     check::<cross_account_dynamodb::CredentialsStatus>();
     check::<cross_account_dynamodb::Rotation>();
+}
+
+// ---- review: hung STS, extreme policies, validity, flights ---------------------------------------
+
+/// `provide_credentials` with a 5-s timeout on the injected clock: the credentials, or `None`
+/// if the call failed or did not finish.
+async fn provide_within_5s(h: &Harness, creds: &AssumedRoleCredentials) -> Option<Credentials> {
+    let c = creds.clone();
+    let call = tokio::spawn(async move { c.provide_credentials().await });
+    settle().await;
+    for _ in 0..50 {
+        if call.is_finished() {
+            break;
+        }
+        h.advance(Duration::from_millis(100)).await;
+    }
+    if !call.is_finished() {
+        call.abort();
+        return None;
+    }
+    call.await.unwrap().ok()
+}
+
+#[tokio::test]
+async fn a_hung_sts_call_is_abandoned_after_the_load_timeout() {
+    let h = Harness::new(Reply::Ok(secs(3600)));
+    // The first AssumeRole is accepted and never answered; later ones are.
+    h.sts.script([Reply::Hang]);
+    // As over a real connection whose request went out whole: nothing but our own timeouts
+    // ends the call (the SDK's upload stall protection would, on this in-process fake).
+    let source = h
+        .sts
+        .sdk_config(1)
+        .to_builder()
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .build();
+    let creds = AssumedRoleCredentials::builder(ROLE)
+        .session_name("tests")
+        .configure(&source)
+        .refresh_policy(RefreshPolicy::default().load_timeout(secs(3)))
+        .build_deferred()
+        .unwrap();
+    let now = || aws_smithy_async::time::TimeSource::now(&h.time);
+    let start = now();
+    let mut got = None;
+    // A caller loop for 60 s of injected time, each call given 5 s.
+    for _ in 0..600 {
+        if now() >= start + secs(60) {
+            break;
+        }
+        let before = now();
+        if let Some(c) = provide_within_5s(&h, &creds).await {
+            got = Some(c);
+            break;
+        }
+        if now() == before {
+            // It failed at once (a remembered error): let time pass before the next call.
+            h.advance(Duration::from_millis(100)).await;
+        }
+    }
+    let got = got.expect("credentials within 60 s despite the hung first call");
+    assert_eq!(got.access_key_id(), FakeSts::access_key_of(1));
+    assert_eq!(
+        h.sts.request_count(),
+        2,
+        "the hung call, then one new attempt"
+    );
+}
+
+/// Counts drops of what it is captured in.
+struct DropCounter(Arc<AtomicU32>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn dropping_every_handle_while_sts_hangs_frees_the_provider() {
+    let h = Harness::new(Reply::Ok(secs(3600)));
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let drops = Arc::new(AtomicU32::new(0));
+    let counter = DropCounter(drops.clone());
+    let creds = h
+        .builder(1)
+        .on_refresh(move |_| {
+            let _ = &counter;
+        })
+        .build()
+        .await
+        .unwrap();
+    h.sts.set(Reply::Hang);
+    // The background task calls STS ahead of expiry; the call hangs.
+    let due = creds.status().next_refresh.unwrap();
+    h.advance_to(due).await;
+    assert_eq!(
+        h.sts.request_count(),
+        2,
+        "the background task is waiting on STS"
+    );
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    drop(creds);
+    settle().await;
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "the provider's state was freed while STS hangs"
+    );
+    eventually("the background task ended", || {
+        metrics.num_alive_tasks() == before
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn extreme_policy_values_give_errors_not_panics() {
+    let policies = [
+        RefreshPolicy::default()
+            .error_ttl(Duration::MAX, Duration::MAX)
+            .backoff(secs(1), Duration::MAX),
+        RefreshPolicy::default()
+            .error_ttl(Duration::MAX, Duration::MAX)
+            .backoff(Duration::MAX, Duration::MAX)
+            .advisory_window(Duration::MAX)
+            .max_safety_margin(Duration::MAX)
+            .load_timeout(Duration::MAX)
+            .jitter(1.0),
+        RefreshPolicy::default()
+            .backoff(Duration::from_nanos(1), Duration::MAX)
+            .advisory_window(Duration::from_nanos(1))
+            .load_timeout(Duration::from_nanos(1)),
+    ];
+    for policy in policies {
+        for reply in [
+            Reply::AccessDenied,
+            Reply::Throttling,
+            Reply::Internal,
+            Reply::Ok(secs(3600)),
+        ] {
+            let h = Harness::new(reply.clone());
+            let built = h.builder(1).refresh_policy(policy.clone()).build().await;
+            match (&reply, built) {
+                (Reply::AccessDenied, Err(e)) => assert!(e.is_access_denied(), "{e}"),
+                (Reply::Ok(_), Ok(creds)) => {
+                    h.advance(secs(7200)).await;
+                    let _ = creds.status();
+                    let _ = creds.refresh_now().await;
+                }
+                (_, Err(e)) => assert!(e.is_retryable(), "{policy:?} {reply:?}: {e}"),
+                (_, Ok(_)) => panic!("{policy:?} {reply:?}: built"),
+            }
+            h.advance(secs(3600)).await;
+        }
+    }
+}
+
+/// A clock that reads the harness clock plus an offset: the wall clock jumping ahead (a
+/// suspended host, a frozen Lambda) while no timer fires.
+#[derive(Debug, Clone)]
+struct JumpingClock {
+    base: TickAdvanceTime,
+    offset: Arc<Mutex<Duration>>,
+}
+
+impl aws_smithy_async::time::TimeSource for JumpingClock {
+    fn now(&self) -> SystemTime {
+        aws_smithy_async::time::TimeSource::now(&self.base) + *self.offset.lock().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_wall_clock_jump_past_validity_stops_serving_without_any_timer_firing() {
+    let h = Harness::new(Reply::Ok(secs(3600)));
+    let clock = JumpingClock {
+        base: h.time.clone(),
+        offset: Arc::new(Mutex::new(Duration::ZERO)),
+    };
+    let creds = h
+        .builder(1)
+        .time_source(clock.clone())
+        .build()
+        .await
+        .unwrap();
+    settle().await;
+    assert!(creds.status().background_task_running);
+    assert_eq!(key(&creds), FakeSts::access_key_of(1));
+    // Two hours pass on the wall clock; the monotonic timers (the injected sleep) stand still.
+    *clock.offset.lock().unwrap() = secs(7200);
+    if let Some(Ok(c)) = served_now(&creds) {
+        panic!(
+            "served {} past its validity after a clock jump",
+            c.access_key_id()
+        );
+    }
+    assert!(creds.fallback_on_interrupt().is_none());
+}
+
+#[tokio::test]
+async fn a_rejected_key_is_never_served_however_the_task_races_invalidate() {
+    let h = Harness::new(Reply::Ok(secs(3600)));
+    let creds = h.builder(1).build().await.unwrap();
+    h.sts.set_latency(secs(1));
+    for _ in 0..50 {
+        let current = key(&creds);
+        // Wake the task (a new schedule) and reject the key at once.
+        let refresh = {
+            let c = creds.clone();
+            tokio::spawn(async move { c.refresh_now().await })
+        };
+        tokio::task::yield_now().await;
+        assert!(creds.invalidate(&current));
+        settle().await;
+        if let Some(Ok(c)) = served_now(&creds) {
+            assert_ne!(c.access_key_id(), current, "the rejected key was served");
+        }
+        h.advance(secs(1)).await;
+        refresh.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn each_waiter_gets_the_outcome_of_the_flight_it_joined() {
+    let h = Harness::new(Reply::Ok(secs(3600)));
+    h.sts.script([Reply::Internal]);
+    h.sts.set_latency(secs(1));
+    let creds = h.builder(1).build_deferred().unwrap();
+    // B joins flight 1 and is then not polled until flight 2 is over.
+    let mut b = Box::pin(creds.credentials());
+    assert!(b.as_mut().now_or_never().is_none());
+    let a = {
+        let c = creds.clone();
+        tokio::spawn(async move { c.credentials().await })
+    };
+    settle().await;
+    assert_eq!(h.sts.request_count(), 1, "A joined B's flight");
+    h.advance(secs(1)).await;
+    let a = a.await.unwrap().unwrap_err();
+    assert_eq!(a.kind(), ErrorKind::StsUnavailable, "{a}");
+    // Flight 2 succeeds.
+    let second = {
+        let c = creds.clone();
+        tokio::spawn(async move { c.refresh_now().await })
+    };
+    settle().await;
+    h.advance(secs(1)).await;
+    second.await.unwrap().unwrap();
+    assert_eq!(h.sts.request_count(), 2);
+    let b = b.await;
+    let b = b.expect_err("B joined the failed flight 1, not the successful flight 2");
+    assert_eq!(b.kind(), ErrorKind::StsUnavailable, "{b}");
 }

@@ -534,6 +534,133 @@ async fn tls_with_the_test_ca_and_a_connect_address_and_its_negative_controls() 
     gw.shutdown().await;
 }
 
+/// `creds.dax(endpoint)` asked again, with the same endpoint and options, and `pool.dax(..)`
+/// for the same role share one transport: one discovery, the same connections. Other options
+/// get a transport of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_with_the_same_endpoint_and_options_share_one_transport() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 1, None).await;
+    let first = creds.dax(gw.endpoint()).unwrap();
+    let t = table(&first).await;
+    let get = |c: &Client| {
+        c.get_item()
+            .table_name(&t)
+            .key("pk", s("shared"))
+            .key("sk", n("1"))
+            .send()
+    };
+    get(&first).await.unwrap();
+    let second = creds.dax(gw.endpoint()).unwrap();
+    get(&second).await.unwrap();
+    let endpoints = |gw: &DaxGateway| {
+        gw.request_log()
+            .iter()
+            .filter(|r| r.method == Method::Endpoints)
+            .count()
+    };
+    let connections = |gw: &DaxGateway| {
+        let mut ids: Vec<u64> = gw
+            .request_log()
+            .iter()
+            .filter(|r| r.method == Method::GetItem)
+            .map(|r| r.connection)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    };
+    assert_eq!(
+        endpoints(&gw),
+        1,
+        "the second client discovered the cluster again"
+    );
+    assert_eq!(
+        connections(&gw),
+        1,
+        "the second client opened a connection of its own"
+    );
+    let other = creds
+        .dax_with(
+            gw.endpoint(),
+            DaxOptions::new().request_timeout(std::time::Duration::from_secs(7)),
+        )
+        .unwrap();
+    get(&other).await.unwrap();
+    assert_eq!(endpoints(&gw), 2, "other options: a transport of its own");
+    drop((first, second, other));
+    first_dropped_then_rebuilt(&creds, &gw, &t).await;
+    gw.shutdown().await;
+}
+
+/// Once every client of a transport is gone, asking again builds a new one (nothing is kept
+/// alive by the sharing).
+async fn first_dropped_then_rebuilt(creds: &AssumedRoleCredentials, gw: &DaxGateway, t: &str) {
+    let before = gw
+        .request_log()
+        .iter()
+        .filter(|r| r.method == Method::Endpoints)
+        .count();
+    let again = creds.dax(gw.endpoint()).unwrap();
+    again
+        .get_item()
+        .table_name(t)
+        .key("pk", s("shared"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .unwrap();
+    let after = gw
+        .request_log()
+        .iter()
+        .filter(|r| r.method == Method::Endpoints)
+        .count();
+    assert_eq!(
+        after,
+        before + 1,
+        "a dropped transport is not handed out again"
+    );
+    again.delete_table().table_name(t).send().await.unwrap();
+}
+
+/// A node refusing the connection's key (a revoked or skewed key) makes the provider drop that
+/// key: the next request authorizes with freshly assumed credentials, as a rejected key on the
+/// HTTP path does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_refused_by_a_node_is_invalidated_in_the_provider() {
+    let stack = Stack::shared();
+    let creds = creds(stack).await;
+    let gw = gateway(stack, 1, None).await;
+    let dax = creds.dax(gw.endpoint()).unwrap();
+    let t = table(&dax).await;
+    let get = || {
+        dax.get_item()
+            .table_name(&t)
+            .key("pk", s("k"))
+            .key("sk", n("1"))
+            .send()
+    };
+    get().await.unwrap(); // discovery and the key schema are done
+    let refused_key = creds.status().access_key_id.clone().expect("a key");
+    let generation = creds.status().generation;
+    gw.faults().reject_auth_next(1);
+    creds.refresh_now().await.unwrap(); // the next request re-authorizes, and is refused once
+    let rotated_key = creds.status().access_key_id.clone().expect("a key");
+    assert_ne!(refused_key, rotated_key);
+    get()
+        .await
+        .expect("retried after the refused authorization");
+    let status = creds.status();
+    assert!(
+        status.generation >= generation + 2,
+        "the refused key was invalidated and replaced: {status:?}"
+    );
+    assert_ne!(status.access_key_id.as_deref(), Some(rotated_key.as_str()));
+    dax.delete_table().table_name(&t).send().await.unwrap();
+    gw.shutdown().await;
+}
+
 #[tokio::test]
 async fn bad_endpoints_and_options_are_typed_errors_without_io() {
     let stack = Stack::shared();
@@ -559,6 +686,51 @@ async fn bad_endpoints_and_options_are_typed_errors_without_io() {
         e.is_invalid_input() && e.to_string().contains("CA certificate"),
         "{e}"
     );
+    // A zero where zero has no meaning is an error naming the setter, never replaced.
+    use std::time::Duration;
+    let zeros: [(&str, DaxOptions); 8] = [
+        (
+            "max_connections_per_node",
+            DaxOptions::new().max_connections_per_node(0),
+        ),
+        (
+            "max_pending_connects",
+            DaxOptions::new().max_pending_connects(0),
+        ),
+        (
+            "connect_timeout",
+            DaxOptions::new().connect_timeout(Duration::ZERO),
+        ),
+        (
+            "request_timeout",
+            DaxOptions::new().request_timeout(Duration::ZERO),
+        ),
+        (
+            "idle_timeout",
+            DaxOptions::new().idle_timeout(Duration::ZERO),
+        ),
+        (
+            "refresh_interval",
+            DaxOptions::new().refresh_interval(Duration::ZERO),
+        ),
+        (
+            "health_check_interval",
+            DaxOptions::new().health_check_interval(Duration::ZERO),
+        ),
+        (
+            "reauth_interval",
+            DaxOptions::new().reauth_interval(Duration::ZERO),
+        ),
+    ];
+    for (setter, options) in zeros {
+        let e = creds.dax_with("dax://127.0.0.1:1", options).unwrap_err();
+        assert!(e.is_invalid_input(), "{setter}: {e}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("invalid DaxOptions::{setter}: ")),
+            "{setter}: {e}"
+        );
+    }
     // Building is sync and does no I/O: nothing listens on port 1.
     creds.dax("dax://127.0.0.1:1").unwrap();
     assert_eq!(
@@ -1019,4 +1191,69 @@ async fn idle_connections_are_reused_then_reaped() {
     assert_ne!(conns[1], conns[2]);
     admin.delete_table().table_name(&t).send().await.unwrap();
     gw.shutdown().await;
+}
+
+/// The transport's upkeep task (endpoints refresh, health checks, idle reaping) runs on the
+/// runtime of the first request; when that runtime shuts down, the next request on another
+/// runtime starts it again.
+#[test]
+fn the_upkeep_task_restarts_when_its_runtime_died() {
+    use std::time::Duration;
+
+    let multi = |workers| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let stack = Stack::shared();
+    let home = multi(1); // the gateway and the credentials' own refresh task live here
+    let (gw, creds) = home.block_on(async { (gateway(stack, 1, None).await, creds(stack).await) });
+    let dax = creds
+        .dax_with(
+            gw.endpoint(),
+            DaxOptions::new()
+                .refresh_interval(Duration::from_millis(100))
+                .health_check_interval(Duration::from_secs(60)),
+        )
+        .unwrap();
+    let get = || async {
+        dax.get_item()
+            .table_name(stack.table())
+            .key("pk", s("upkeep"))
+            .key("sk", n("0"))
+            .send()
+            .await
+            .unwrap()
+    };
+    let endpoints = || {
+        gw.request_log()
+            .iter()
+            .filter(|r| r.method == Method::Endpoints)
+            .count()
+    };
+    let first = multi(1);
+    first.block_on(get());
+    first.shutdown_timeout(Duration::from_secs(5)); // the upkeep task dies with it
+    std::thread::sleep(Duration::from_millis(200)); // a call sent just before is logged
+    let before = endpoints();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        endpoints(),
+        before,
+        "no upkeep runs while no runtime hosts it"
+    );
+    let second = multi(1);
+    second.block_on(async {
+        get().await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    });
+    assert!(
+        endpoints() >= before + 3,
+        "the upkeep restarted on the new runtime: {} endpoints calls after {before}",
+        endpoints()
+    );
+    drop(second);
+    home.block_on(gw.shutdown());
 }

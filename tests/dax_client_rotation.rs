@@ -1,5 +1,5 @@
 //! Credentials rotation under load, through the DAX gateway with the local stack verifying
-//! every request's key (`AuthVerifier::LocalStack`): 20-second sessions of `ShortSessionRole`.
+//! every request's key (`AuthVerifier::KeyStore` over the stack's session keys): 20-second sessions of `ShortSessionRole`.
 //!
 //! With push re-authorization (the default), every connection re-authorizes with the new key
 //! before its next request, so no request is ever rejected for an expired key. The negative

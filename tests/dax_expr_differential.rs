@@ -11,6 +11,7 @@
 //! Needs the oracle's venv: `bash scripts/dax/setup.sh` (installs into `$XACCT_TOOLS_HOME`,
 //! default `<repo>/.tools`). Run with `--nocapture` to see the per-class and per-rule counts.
 
+#[path = "../crates/dax-protocol/tests/expr_gen/mod.rs"]
 mod dax_expr_gen;
 
 use std::collections::BTreeMap;

@@ -59,6 +59,7 @@
 //! dax_expr_roundtrip -- --nocapture`.
 #![allow(clippy::disallowed_methods)]
 
+#[path = "../crates/dax-protocol/tests/expr_gen/mod.rs"]
 mod dax_expr_gen;
 mod support;
 

@@ -11,9 +11,9 @@ use aws_sdk_dynamodb::operation::get_item::GetItemInput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use cross_account_dynamodb::dax::codec::{
     decode_endpoints_response, decode_get_item_response, encode_endpoints_request,
-    encode_get_item_request, encode_preamble, response_frame_len, sign_authorization, Expressions,
-    KeyAttribute, KeySchema, MemoryCatalog, Method, Preamble, SessionId, SigningInputs, DAX_HOST,
-    ROLE_LEADER, ROLE_REPLICA,
+    encode_get_item_request, encode_preamble, response_frame_len, sign_authorization,
+    CompiledExpressions, KeyAttribute, KeySchema, MemoryCatalog, Method, Preamble, SessionId,
+    SigningInputs, DAX_HOST, ROLE_LEADER, ROLE_REPLICA,
 };
 use cross_account_dynamodb::dax::gateway::{Outcome, RejectReason};
 use cross_account_dynamodb::AuthVerifier;
@@ -307,7 +307,7 @@ async fn undecodable_frames_close_the_connection() {
         .build()
         .unwrap();
     let mut f = Vec::new();
-    encode_get_item_request(&input, &Expressions::default(), &catalog, &mut f).unwrap();
+    encode_get_item_request(&input, &CompiledExpressions::new(), &catalog, &mut f).unwrap();
     let mut s = connect(addr).await;
     s.write_all(&f).await.unwrap();
     assert_eq!(reply(&mut s, Method::GetItem).await, None);
@@ -327,7 +327,7 @@ async fn undecodable_frames_close_the_connection() {
         ),
     );
     let mut f = Vec::new();
-    encode_get_item_request(&good, &Expressions::default(), &schema, &mut f).unwrap();
+    encode_get_item_request(&good, &CompiledExpressions::new(), &schema, &mut f).unwrap();
     let mut s = connect(addr).await;
     s.write_all(&f).await.unwrap();
     let frame = reply(&mut s, Method::GetItem).await.expect("served");
@@ -343,37 +343,37 @@ async fn undecodable_frames_close_the_connection() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// examples/dax_gateway.rs, run as a user would.
+// The `dax-local` binary (crate xacct-dax-local), run as a user would.
 
-fn example_binary() -> std::path::PathBuf {
+fn dax_local_binary() -> std::path::PathBuf {
+    // target/<profile>/deps/<this test> -> target/<profile>/dax-local
     let exe = std::env::current_exe().unwrap();
     let path = exe
         .parent()
         .unwrap()
         .parent()
         .unwrap()
-        .join("examples/dax_gateway");
+        .join(format!("dax-local{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is missing: examples are built by `cargo test` / `cargo nextest run`",
+        "{} is missing: build it with `cargo build -p xacct-dax-local` (`cargo nextest run \
+         --workspace` builds it)",
         path.display()
     );
     path
 }
 
-/// The standalone gateway prints `listening on dax://127.0.0.1:PORT` first, serves an official
-/// client with the backend credentials from the AWS environment variables, and refuses a
-/// non-loopback address unless told otherwise.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_standalone_example_serves_an_official_client() {
+/// Starts `dax-local` with `args` against the stack, as account A, and returns it with the
+/// endpoint from its first line (`listening on dax://…`).
+fn start_dax_local(stack: &Stack, args: &[&str]) -> (DaxLocal, String) {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
 
-    let stack = Stack::shared();
     let mut child = gw::ChildGuard(Some(
-        Command::new(example_binary())
+        Command::new(dax_local_binary())
             .args(["--backend", stack.endpoint(), "--region", stack.region()])
-            .args(["--listen", "127.0.0.1:0", "--nodes", "2", "--stdin-close"])
+            .args(["--listen", "127.0.0.1:0", "--stdin-close"])
+            .args(args)
             .env_clear()
             .env("AWS_ACCESS_KEY_ID", stack.var("A_ACCESS_KEY_ID"))
             .env("AWS_SECRET_ACCESS_KEY", stack.var("A_SECRET_ACCESS_KEY"))
@@ -382,7 +382,7 @@ async fn the_standalone_example_serves_an_official_client() {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start the example"),
+            .expect("start dax-local"),
     ));
     let proc = child.0.as_mut().unwrap();
     let mut stdout = std::io::BufReader::new(proc.stdout.take().unwrap());
@@ -394,7 +394,32 @@ async fn the_standalone_example_serves_an_official_client() {
         .unwrap_or_else(|| panic!("first line: {first:?}"))
         .to_owned();
     assert!(endpoint.starts_with("dax://127.0.0.1:"), "{endpoint}");
-    let pk = support::unique_name("gw-example");
+    (DaxLocal(child, stdout), endpoint)
+}
+
+/// A running `dax-local` and its stdout (kept open: it prints more lines).
+struct DaxLocal(
+    gw::ChildGuard,
+    std::io::BufReader<std::process::ChildStdout>,
+);
+
+/// Closes `dax-local`'s stdin (`--stdin-close`) and checks that it exits cleanly.
+fn stop_dax_local(DaxLocal(mut child, _stdout): DaxLocal) {
+    drop(child.0.as_mut().unwrap().stdin.take());
+    let status = child.wait_with_timeout(Duration::from_secs(10)).status;
+    assert!(status.success(), "{status}");
+}
+
+/// `dax-local` prints `listening on dax://127.0.0.1:PORT` first, serves an official client with
+/// the backend credentials from the AWS environment variables, and refuses a non-loopback
+/// address unless told otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dax_local_serves_an_official_client() {
+    use std::process::Command;
+
+    let stack = Stack::shared();
+    let (child, endpoint) = start_dax_local(stack, &["--nodes", "2"]);
+    let pk = support::unique_name("dax-local");
     let ops = json!([
         {"op": "PutItem", "params": {"TableName": stack.table(),
             "Item": {"pk": {"S": pk}, "sk": {"N": "1"}}}},
@@ -403,11 +428,9 @@ async fn the_standalone_example_serves_an_official_client() {
     ]);
     let r = gw::run(ClientRun::new(Official::Python, &endpoint, stack), ops).await;
     assert_eq!(gw::output(&r[1])["Item"]["pk"], json!({"S": pk}));
-    drop(proc.stdin.take()); // --stdin-close: the gateway stops
-    let status = child.wait_with_timeout(Duration::from_secs(10)).status;
-    assert!(status.success(), "{status}");
+    stop_dax_local(child);
 
-    let refused = Command::new(example_binary())
+    let refused = Command::new(dax_local_binary())
         .args(["--listen", "0.0.0.0:0", "--region", "us-east-1"])
         .env_clear()
         .output()
@@ -418,6 +441,65 @@ async fn the_standalone_example_serves_an_official_client() {
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
+}
+
+/// With `--auth-file`, a client must authorize with one of the file's keys: a listed key is
+/// served, an unlisted one is refused with the DAX authentication error, and a malformed
+/// file is a start-up error that does not echo the line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dax_local_auth_file_admits_only_its_keys() {
+    use std::process::Command;
+
+    let stack = Stack::shared();
+    let dir = std::env::temp_dir().join(support::unique_name("dax-local-auth"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keys");
+    std::fs::write(
+        &file,
+        "# the only key allowed\nAKIDLISTED0000000001 listed-secret-value\n",
+    )
+    .unwrap();
+    let (child, endpoint) = start_dax_local(stack, &["--auth-file", file.to_str().unwrap()]);
+    let get = json!([
+        {"op": "GetItem", "params": {"TableName": stack.table(),
+            "Key": {"pk": {"S": "absent"}, "sk": {"N": "1"}}}},
+    ]);
+    let listed = ClientRun::new(Official::Python, &endpoint, stack).credentials(
+        "AKIDLISTED0000000001",
+        "listed-secret-value",
+        None,
+    );
+    let r = gw::run(listed, get.clone()).await;
+    gw::output(&r[0]);
+    let unlisted = ClientRun::new(Official::Python, &endpoint, stack).credentials(
+        "AKIDUNLISTED00000001",
+        "listed-secret-value",
+        None,
+    );
+    let r = gw::run(unlisted, get).await;
+    assert!(
+        gw::error_code(&r[0]).contains("Authentication"),
+        "an unlisted key is refused: {}",
+        r[0]
+    );
+    stop_dax_local(child);
+
+    std::fs::write(&file, "AKID only-two-fields-expected extra\n").unwrap();
+    let bad = Command::new(dax_local_binary())
+        .args([
+            "--region",
+            "us-east-1",
+            "--auth-file",
+            file.to_str().unwrap(),
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(stderr.contains("line 1"), "{stderr}");
+    assert!(!stderr.contains("only-two-fields-expected"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,7 +521,7 @@ fn orders_get(stack: &Stack, pk: &str) -> (GetItemInput, MemoryCatalog, Vec<u8>)
         ),
     );
     let mut f = Vec::new();
-    encode_get_item_request(&input, &Expressions::default(), &catalog, &mut f).unwrap();
+    encode_get_item_request(&input, &CompiledExpressions::new(), &catalog, &mut f).unwrap();
     (input, catalog, f)
 }
 

@@ -1,5 +1,5 @@
 //! Every fault switch of the DAX gateway, exercised with the official Python and Node clients,
-//! asserting the error each surfaces; and session-key expiry through `AuthVerifier::LocalStack`.
+//! asserting the error each surfaces; and session-key expiry through `AuthVerifier::KeyStore` over the stack's session keys.
 //! Each test has its own gateway (the switches are per gateway), so they run in parallel.
 #![allow(clippy::disallowed_methods)]
 
@@ -367,7 +367,9 @@ async fn expiry_through_local_stack(client: Official) {
     let key = c.access_key_id().to_owned();
     let gateway = gw::builder(stack)
         .await
-        .auth(AuthVerifier::LocalStack(stack.control_url().to_owned()))
+        .auth(AuthVerifier::KeyStore(std::sync::Arc::new(
+            support::stack_keys::StackKeys::new(stack.control_url()),
+        )))
         .start()
         .await
         .unwrap();

@@ -6,7 +6,8 @@
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
@@ -20,12 +21,21 @@ use support::fake_sts::{FakeSts, Reply};
 
 struct Counting;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    /// Set on the test's own thread while it measures: the read path runs there (a
+    /// current-thread runtime), and other threads (the test harness's) allocate on their own
+    /// schedule, which made a process-wide count flaky on a loaded machine.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+fn counting(on: bool) {
+    COUNTING.with(|c| c.set(on));
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::SeqCst) {
+        if COUNTING.try_with(Cell::get).unwrap_or(false) {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
         unsafe { System.alloc(layout) }
@@ -49,7 +59,7 @@ async fn provide_credentials_allocates_nothing_while_valid() {
         .build()
         .await
         .unwrap();
-    // let the background task vouch for the credentials (the clock-free path), and warm up
+    // let the background task start, and warm up
     // thread-locals (arc-swap's debt list) outside the counted region
     for _ in 0..16 {
         tokio::task::yield_now().await;
@@ -58,14 +68,14 @@ async fn provide_credentials_allocates_nothing_while_valid() {
     let _ = creds.provide_credentials().now_or_never();
 
     ALLOCATIONS.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::SeqCst);
+    counting(true);
     let mut served = 0;
     for _ in 0..10_000 {
         if let Some(Ok(c)) = creds.provide_credentials().now_or_never() {
             served += c.access_key_id().len();
         }
     }
-    COUNTING.store(false, Ordering::SeqCst);
+    counting(false);
     let allocations = ALLOCATIONS.load(Ordering::Relaxed);
     assert_eq!(
         served,
@@ -91,15 +101,15 @@ async fn provide_credentials_allocates_nothing_while_valid() {
         .expect("ready")
         .unwrap();
     ALLOCATIONS.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::SeqCst);
+    counting(true);
     for _ in 0..10_000 {
         std::hint::black_box(one.clone());
     }
-    COUNTING.store(false, Ordering::SeqCst);
+    counting(false);
     let identity_clones = ALLOCATIONS.load(Ordering::Relaxed);
 
     ALLOCATIONS.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::SeqCst);
+    counting(true);
     for _ in 0..10_000 {
         let identity = cache
             .resolve_cached_identity(resolver.clone(), &components, &bag)
@@ -108,7 +118,7 @@ async fn provide_credentials_allocates_nothing_while_valid() {
             .unwrap();
         std::hint::black_box(identity);
     }
-    COUNTING.store(false, Ordering::SeqCst);
+    counting(false);
     assert_eq!(
         ALLOCATIONS.load(Ordering::Relaxed),
         identity_clones,
@@ -117,9 +127,9 @@ async fn provide_credentials_allocates_nothing_while_valid() {
 
     // Positive control: the counter does count (a Vec allocates).
     ALLOCATIONS.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::SeqCst);
+    counting(true);
     let v = std::hint::black_box(vec![0u8; 64]);
-    COUNTING.store(false, Ordering::SeqCst);
+    counting(false);
     drop(v);
     assert_eq!(
         ALLOCATIONS.load(Ordering::Relaxed),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_smithy_async::test_util::tick_advance_sleep::{
     tick_advance_time_and_sleep, TickAdvanceTime,
 };
-use cross_account_dynamodb::{CrossAccountPool, RoleSpec};
+use cross_account_dynamodb::{CrossAccountPool, RefreshPolicy, RoleSpec};
 use support::fake_sts::{FakeSts, Reply};
 
 fn role(n: u32) -> String {
@@ -142,4 +142,36 @@ async fn bad_specs_are_typed_errors_and_not_pooled() {
         !format!("{:?}", RoleSpec::new(role(4)).external_id("secret-ext-id"))
             .contains("secret-ext-id")
     );
+}
+
+#[tokio::test]
+async fn meaningless_settings_are_errors_from_every_call_that_asks_for_a_role() {
+    let (_time, sts) = setup(3600);
+    let cases = [
+        (
+            CrossAccountPool::builder().max_roles(0),
+            "invalid CrossAccountPoolBuilder::max_roles: ",
+        ),
+        (
+            CrossAccountPool::builder().idle_timeout(Duration::ZERO),
+            "invalid CrossAccountPoolBuilder::idle_timeout: ",
+        ),
+        (
+            CrossAccountPool::builder()
+                .refresh_policy(RefreshPolicy::default().backoff(Duration::ZERO, Duration::ZERO)),
+            "invalid RefreshPolicy::backoff: ",
+        ),
+    ];
+    for (builder, want) in cases {
+        let pool = builder.configure(&sts.sdk_config(1)).build();
+        for _ in 0..2 {
+            let err = pool.credentials(RoleSpec::new(role(5))).await.unwrap_err();
+            assert!(err.is_invalid_input(), "{err}");
+            assert!(err.to_string().starts_with(want), "{want}: {err}");
+            let err = pool.dynamodb(RoleSpec::new(role(5))).await.unwrap_err();
+            assert!(err.to_string().starts_with(want), "{want}: {err}");
+        }
+        assert!(pool.is_empty());
+    }
+    assert_eq!(sts.requests().len(), 0, "nothing reached STS");
 }

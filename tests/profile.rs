@@ -1,5 +1,6 @@
 //! `AssumedRoleCredentials::from_profile` against the local stack, one test per source kind.
-//! The environment and the profile files are injected (never the process's), the ECS and
+//! The environment and the profile files are injected (never the process's; feature
+//! `test-util`), the ECS and
 //! instance-metadata endpoints are loopback fakes handing out a session of B's own role (as a
 //! task or instance role would), and every test checks that its source was really used and
 //! that GetCallerIdentity reports account A.
@@ -8,7 +9,6 @@ mod support;
 
 use aws_credential_types::Credentials;
 use aws_smithy_types::date_time::Format;
-use aws_types::os_shim_internal::{Env, Fs};
 use cross_account_dynamodb::AssumedRoleCredentials;
 use support::metadata::{FakeMetadata, Served, ECS_PATH, IMDS_ROLE};
 use support::{unique_name, Stack};
@@ -42,14 +42,19 @@ fn config_file(stack: &Stack, session: &str, source: &str) -> String {
 
 /// Builds from the profile; returns the account GetCallerIdentity reports and the caller the
 /// stack saw for the AssumeRole.
-async fn assume(stack: &Stack, session: &str, env: Env, fs: Fs) -> (String, String) {
+async fn assume(
+    stack: &Stack,
+    session: &str,
+    env: Vec<(&'static str, String)>,
+    files: Vec<(&'static str, String)>,
+) -> (String, String) {
     let base = stack
         .sdk_config(Credentials::new("unused", "unused", None, None, "none"))
         .await;
     let creds = AssumedRoleCredentials::from_profile("crossAccount")
         .configure(&base)
         .env(env)
-        .fs(fs)
+        .files(files)
         .build()
         .await
         .unwrap();
@@ -68,17 +73,12 @@ async fn assume(stack: &Stack, session: &str, env: Env, fs: Fs) -> (String, Stri
     (me.account.unwrap(), caller)
 }
 
-fn files(stack: &Stack, session: &str, source: &str) -> (Fs, Vec<(&'static str, String)>) {
-    let fs = Fs::from_slice(&[(
-        "/home/app/.aws/config",
-        &config_file(stack, session, source),
-    )]);
-    (fs, vec![("HOME", "/home/app".to_owned())])
-}
+/// The profile file, and an environment whose `HOME` holds it.
+type Injected = (Vec<(&'static str, String)>, Vec<(&'static str, String)>);
 
-fn env(vars: &[(&str, String)]) -> Env {
-    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Env::from_slice(&refs)
+fn files(stack: &Stack, session: &str, source: &str) -> Injected {
+    let files = vec![("/home/app/.aws/config", config_file(stack, session, source))];
+    (files, vec![("HOME", "/home/app".to_owned())])
 }
 
 #[tokio::test]
@@ -94,7 +94,7 @@ async fn credential_source_ecs_container() {
     // Keys in the environment must not be picked instead of the named source.
     vars.push(("AWS_ACCESS_KEY_ID", "AKIAWRONGSOURCE00000".into()));
     vars.push(("AWS_SECRET_ACCESS_KEY", "wrong".into()));
-    let (account, caller) = assume(stack, &session, env(&vars), fs).await;
+    let (account, caller) = assume(stack, &session, vars, fs).await;
     assert_eq!(account, stack.account_a());
     assert!(
         fake.hits().contains(&format!("GET {ECS_PATH}")),
@@ -111,7 +111,7 @@ async fn credential_source_ec2_instance_metadata() {
     let session = unique_name("imds");
     let (fs, mut vars) = files(stack, &session, "credential_source = Ec2InstanceMetadata");
     vars.push(("AWS_EC2_METADATA_SERVICE_ENDPOINT", fake.base_url()));
-    let (account, caller) = assume(stack, &session, env(&vars), fs).await;
+    let (account, caller) = assume(stack, &session, vars, fs).await;
     assert_eq!(account, stack.account_a());
     let hits = fake.hits();
     assert!(
@@ -135,7 +135,7 @@ async fn credential_source_environment() {
     let b = stack.b_credentials();
     vars.push(("AWS_ACCESS_KEY_ID", b.access_key_id().to_owned()));
     vars.push(("AWS_SECRET_ACCESS_KEY", b.secret_access_key().to_owned()));
-    let (account, caller) = assume(stack, &session, env(&vars), fs).await;
+    let (account, caller) = assume(stack, &session, vars, fs).await;
     assert_eq!(account, stack.account_a());
     assert_eq!(caller, stack.var("B_USER_ARN"));
 }
@@ -151,8 +151,8 @@ async fn source_profile_with_static_keys() {
         b.secret_access_key(),
         config_file(stack, &session, "source_profile = base")
     );
-    let fs = Fs::from_slice(&[("/home/app/.aws/config", &text)]);
-    let (account, caller) = assume(stack, &session, env(&[("HOME", "/home/app".into())]), fs).await;
+    let fs = vec![("/home/app/.aws/config", text)];
+    let (account, caller) = assume(stack, &session, vec![("HOME", "/home/app".into())], fs).await;
     assert_eq!(account, stack.account_a());
     assert_eq!(caller, stack.var("B_USER_ARN"));
 }
@@ -181,16 +181,12 @@ async fn bad_profiles_are_typed_errors() {
     ];
     for (text, want) in cases {
         let err = AssumedRoleCredentials::from_profile("crossAccount")
-            .env(Env::from_slice(&[("HOME", "/home/app")]))
-            .fs(Fs::from_slice(&[("/home/app/.aws/config", text)]))
+            .env([("HOME", "/home/app")])
+            .files([("/home/app/.aws/config", text)])
             .build()
             .await
             .unwrap_err();
         assert!(err.is_invalid_input(), "{err}");
         assert!(err.to_string().contains(want), "{want}: {err}");
     }
-    let deferred = AssumedRoleCredentials::from_profile("crossAccount")
-        .build_deferred()
-        .unwrap_err();
-    assert!(deferred.to_string().contains("build().await"), "{deferred}");
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_smithy_async::test_util::tick_advance_sleep::tick_advance_time_and_sleep;
-use cross_account_dynamodb::{AssumedRoleCredentials, RefreshEvent};
+use cross_account_dynamodb::{AssumedRoleCredentials, Error, RefreshEvent, RefreshPolicy};
 use support::fake_sts::{FakeSts, Reply};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
@@ -147,5 +147,130 @@ async fn no_secret_in_logs_debug_display_or_errors_over_a_refresh_cycle() {
             !text.contains("sourceSecretKeyOfAccountB"),
             "{what} shows the source secret"
         );
+    }
+}
+
+/// Every level of `err`'s `source()` chain, in `Display` and in `Debug`.
+fn chain_texts(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        out.push(format!("{e}"));
+        out.push(format!("{e:?}"));
+        cur = e.source();
+    }
+    out
+}
+
+/// Runs `fut` to completion, advancing the injected clock in 100 ms steps (at most 60 s).
+async fn drive<T: Send + 'static>(
+    time: &aws_smithy_async::test_util::tick_advance_sleep::TickAdvanceTime,
+    fut: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let task = tokio::spawn(fut);
+    for _ in 0..600 {
+        for _ in 0..64 {
+            tokio::task::yield_now().await;
+        }
+        if task.is_finished() {
+            break;
+        }
+        time.tick(Duration::from_millis(100)).await;
+    }
+    task.await.unwrap()
+}
+
+#[tokio::test]
+async fn no_error_chain_shows_a_secret_on_any_sts_error_path() {
+    for reply in [
+        Reply::Truncated,
+        Reply::AccessDeniedEchoingExternalId,
+        Reply::Throttling,
+        Reply::Internal,
+        Reply::Hang,
+    ] {
+        let (time, sleep) = tick_advance_time_and_sleep();
+        let sts = FakeSts::new(time.clone(), sleep);
+        sts.set(reply.clone());
+        sts.plant_secrets(true);
+        let events = Arc::new(Mutex::new(Vec::<RefreshEvent>::new()));
+        let builder = || {
+            let seen = events.clone();
+            AssumedRoleCredentials::builder(ROLE)
+                .session_name("secrets-test")
+                .external_id(EXTERNAL_ID)
+                .refresh_policy(RefreshPolicy::default().load_timeout(Duration::from_secs(3)))
+                .configure(&sts.sdk_config(1))
+                .on_refresh(move |e| seen.lock().unwrap().push(e.clone()))
+        };
+
+        let mut errors: Vec<(&str, Error)> = Vec::new();
+        let b = builder();
+        errors.push(("build", drive(&time, b.build()).await.unwrap_err()));
+        let creds = builder().build_deferred().unwrap();
+        let c = creds.clone();
+        errors.push((
+            "refresh_now",
+            drive(&time, async move { c.refresh_now().await })
+                .await
+                .unwrap_err(),
+        ));
+        // Past the remembered error, so the caller path calls STS again.
+        time.tick(Duration::from_secs(10)).await;
+        let c = creds.clone();
+        errors.push((
+            "credentials",
+            drive(&time, async move { c.credentials().await })
+                .await
+                .unwrap_err(),
+        ));
+        if let Some((_, e)) = creds.status().last_error {
+            errors.push(("status.last_error", e));
+        }
+        for e in events.lock().unwrap().iter() {
+            if let RefreshEvent::Failed { error, .. } = e {
+                errors.push(("RefreshEvent::Failed", error.clone()));
+            }
+        }
+
+        let issued = sts.issued();
+        let mut secrets = vec![
+            EXTERNAL_ID.to_owned(),
+            "sourceSecretKeyOfAccountB".to_owned(),
+        ];
+        for n in (1..=issued + 2).chain([FakeSts::PLANTED]) {
+            let (secret, token) = FakeSts::secrets_of(n);
+            secrets.push(secret);
+            secrets.push(token);
+        }
+        let mut all = String::new();
+        for (what, err) in &errors {
+            for text in chain_texts(err) {
+                for secret in &secrets {
+                    assert!(
+                        !text.contains(secret.as_str()),
+                        "{reply:?}: the {what} error chain shows a secret: {text}"
+                    );
+                }
+                all.push_str(&text);
+                all.push('\n');
+            }
+        }
+        // Positive controls: the chain still says what happened.
+        match reply {
+            Reply::Truncated => assert!(all.contains("unreadable"), "{all}"),
+            Reply::AccessDeniedEchoingExternalId => {
+                assert!(all.contains("AccessDenied"), "{all}");
+                assert!(
+                    all.contains("<redacted>"),
+                    "the message is kept, redacted: {all}"
+                );
+                assert!(all.contains("fake-error"), "the request id is kept: {all}");
+            }
+            Reply::Throttling => assert!(all.contains("Throttling"), "{all}"),
+            Reply::Internal => assert!(all.contains("InternalFailure"), "{all}"),
+            Reply::Hang => assert!(all.contains("load timeout"), "{all}"),
+            _ => unreachable!(),
+        }
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn the responder's frame logs + the recorders' result logs into fixtures and a manifest.
 
-  build_fixtures.py --work DIR --out tests/fixtures/dax
+  build_fixtures.py --work DIR --out crates/dax-protocol/tests/fixtures
 
 DIR holds calls.json and, per client C in (python, node): C.frames.jsonl (responder log) and
 C.results.jsonl (recorder log). Writes OUT/<client>/<call-id>[.tryN].{req,resp}.cbor,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Check tests/fixtures/dax/manifest.json against the fixture files (python3 stdlib only).
+"""Check crates/dax-protocol/tests/fixtures/manifest.json against the fixture files (python3 stdlib only).
 
-Exits non-zero if a listed file is missing, a file under tests/fixtures/dax/ is not listed
+Exits non-zero if a listed file is missing, a file under crates/dax-protocol/tests/fixtures/ is not listed
 (manifest.json itself excepted), a sha256 or size differs, an entry lacks a required field,
 or a file is listed twice.
 
@@ -17,7 +17,7 @@ REQUIRED = ("file", "sha256", "direction", "client", "client_version", "call", "
 
 def main() -> int:
     here = os.path.dirname(os.path.abspath(__file__))
-    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "tests", "fixtures", "dax")
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "crates", "dax-protocol", "tests", "fixtures")
     root = os.path.normpath(root)
     mpath = os.path.join(root, "manifest.json")
     errors = []

@@ -5,7 +5,7 @@ listed in README.md ("Normalisations"), and say which normalisation each pair ne
   python3 scripts/dax/compare_clients.py [--verbose]
 
 Exit status 1 if any pair still differs after normalisation (i.e. the README list is
-incomplete). stdlib only; reads tests/fixtures/dax/manifest.json.
+incomplete). stdlib only; reads crates/dax-protocol/tests/fixtures/manifest.json.
 
 The normalised form is a JSON-able tree: numbers become ("N", decimal string), every map is
 order-independent, expressions have their :value references substituted, defaults are
@@ -25,7 +25,7 @@ import daxcbor as C  # noqa: E402
 from daxcbor import Pairs, Tag  # noqa: E402
 from responder import METHODS, TABLES  # noqa: E402
 
-FIX = os.path.normpath(os.path.join(HERE, "..", "..", "tests", "fixtures", "dax"))
+FIX = os.path.normpath(os.path.join(HERE, "..", "..", "crates", "dax-protocol", "tests", "fixtures"))
 
 
 class Norm:

@@ -1,6 +1,6 @@
 """Small stdlib-only CBOR reader/writer plus the DAX value encodings the responder needs.
 
-Our own code, written from docs/dax-protocol.md (shared docs), not from the clients.
+Our own code, written from docs/dax-protocol.md, not from the clients.
 Used by responder.py and build_fixtures.py; python3 >= 3.9, no third-party packages.
 
 CLI:  python3 daxcbor.py FILE.cbor [...]   -> prints each top-level item in diagnostic notation.
@@ -383,7 +383,7 @@ def diag_seq(buf: bytes) -> list[str]:
 
 
 def number_cbor(n: str):
-    """The CBOR value for a DynamoDB N string, Go/Python style (§5.3): int or tag-4 decimal."""
+    """The CBOR value for a DynamoDB N string, Go/Python style (docs/dax-protocol.md §5.3): int or tag-4 decimal."""
     s = n.strip()
     if not any(c in s for c in ".eE"):
         return int(s)
@@ -399,7 +399,7 @@ def decimal_number(d: Decimal):
 
 
 def lexdecimal(n: str) -> bytes:
-    """Order-preserving decimal encoding for numeric range keys (§5.6), our own implementation."""
+    """Order-preserving decimal encoding for numeric range keys (docs/dax-protocol.md §5.6), our own implementation."""
     d = Decimal(n)
     if d == 0:
         return b"\x80"
@@ -469,7 +469,7 @@ def av_cbor(av: dict):
 
 
 def key_bytes(schema: list[tuple[str, str]], key: dict) -> bytes:
-    """KEY encoding (§5.4). schema = [(hash name, type), (range name, type)?]; key values decoded."""
+    """KEY encoding (docs/dax-protocol.md §5.4). schema = [(hash name, type), (range name, type)?]; key values decoded."""
     (hname, htype) = schema[0]
     hval = key[hname][htype]
     if len(schema) == 1:

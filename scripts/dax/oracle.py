@@ -9,17 +9,18 @@ DynamoDB's JSON (AttributeValue {"B": "AAE="}, {"BS": [...]}); outputs are lower
 Requests (field "op"):
   {"op": "lexdecimal", "value": "3.14"}                      -> {"hex": "c1518020"}
       amazondax.LexDecimal.encode(DYNAMODB_CONTEXT.create_decimal(value))
-      (the order-preserving encoding of numeric range keys, docs §5.6; this is what the
-      client's key encoder does, so values outside DynamoDB's range/precision error out).
+      (the order-preserving encoding of numeric range keys, docs/dax-protocol.md §5.6; this is
+      what the client's key encoder does, so values outside DynamoDB's range/precision error
+      out).
       With "context": "plain" the value is parsed with decimal.Decimal(value) instead (for
       out-of-range vectors such as the Go test's -22234353.464363E-43534545).
   {"op": "number", "value": "1.50"}                          -> {"hex": "c482211896"}
-      amazondax.CborEncoder.CborEncoder().append_number(value)   (docs §5.3)
+      amazondax.CborEncoder.CborEncoder().append_number(value)   (docs/dax-protocol.md §5.3)
   {"op": "key", "schema": [{"AttributeName": "pk", "AttributeType": "S"}, ...] | "S" | "S,N",
    "key": {"pk": {"S": "k1"}, ...}}                          -> {"hex": "6b31"}
       amazondax.AttributeValueEncoder.encode_key(key, schema)  (the CONTENT of the KEY byte
-      string, docs §5.4; the frame wraps it in a CBOR byte-string header). Shorthand schema
-      "S,N" means [pk: S, sk: N].
+      string, docs/dax-protocol.md §5.4; the frame wraps it in a CBOR byte-string header).
+      Shorthand schema "S,N" means [pk: S, sk: N].
   {"op": "compound_key", "key": {...}}                       -> {"hex": "bf...ff"}
       amazondax.AttributeValueEncoder.encode_compound_key(key)  (index ExclusiveStartKey)
   {"op": "av", "value": {"M": {...}}}                        -> {"hex": ...}
@@ -27,7 +28,7 @@ Requests (field "op"):
   {"op": "values", "item": {...}, "schema": ..., "attr_list_id": 100}
                                                              -> {"hex": ..., "attribute_names": [...]}
       amazondax.AttributeValueEncoder.encode_values(item, schema, None, attr_list_id)
-      (VALUES content, docs §5.5; attribute_names = the sorted non-key names)
+      (VALUES content, docs/dax-protocol.md §5.5; attribute_names = the sorted non-key names)
   {"op": "expr", "condition": str?, "key_condition": str?, "filter": str?, "update": str?,
    "projection": str?, "names": {"#n": "x"}?, "values": {":v": AV}?}
       -> {"condition": hex|null, "key_condition": ..., "filter": ..., "update": ..., "projection": ...}
@@ -37,6 +38,11 @@ Requests (field "op"):
       request, so "every name/value must be used by some expression of the request" applies
       across all expressions given in one line. Each hex is the CONTENT of the expression
       byte string ([1, tree, [values]] / [1, [paths]]).
+  {"op": "decode_number", "hex": "c48201187d"}                -> {"value": "1.25E+3"}
+      str(amazondax.CborDecoder.CborDecoder(...).decode_number()) (how the client spells a
+      number it decoded: str(int) or str(Decimal), docs/dax-protocol.md §5.3)
+  {"op": "decode_lexdecimal", "hex": "c1288020"}             -> {"value": "1.50"}
+      str(amazondax.LexDecimal.decode_all(bytes))  (a numeric range key, §5.6)
 Any failure -> {"error": str(exc), "error_type": type name} (e.g. DaxValidationError with the
 client's message for a bad expression, decimal.Inexact for a too-precise number).
 Unknown op -> error. The process exits at EOF.
@@ -56,6 +62,7 @@ import json
 import sys
 
 from amazondax import AttributeValueEncoder, CborSExprGenerator, LexDecimal
+from amazondax.CborDecoder import CborDecoder
 from amazondax.CborEncoder import DYNAMODB_CONTEXT, CborEncoder
 
 
@@ -115,7 +122,24 @@ def handle(req: dict) -> dict:
             "update": out.Update.hex() if out.Update else None,
             "projection": out.Projection.hex() if out.Projection else None,
         }
+    if op == "decode_number":
+        return {"value": str(decoder_of(bytes.fromhex(req["hex"])).decode_number())}
+    if op == "decode_lexdecimal":
+        return {"value": str(LexDecimal.decode_all(bytes.fromhex(req["hex"])))}
     raise ValueError(f"unknown op {op!r}")
+
+
+def decoder_of(data: bytes) -> CborDecoder:
+    """The client's CBOR decoder over a byte string (as its own nested decoders are made)."""
+    def more(buf, n):
+        if more.p >= len(data):
+            return -1
+        chunk = data[more.p:more.p + n]
+        buf += chunk
+        more.p += len(chunk)
+        return len(chunk)
+    more.p = 0
+    return CborDecoder(more)
 
 
 def main():

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate the golden DAX fixtures in tests/fixtures/dax/ (see scripts/dax/README.md).
+# Regenerate the golden DAX fixtures in crates/dax-protocol/tests/fixtures/ (see scripts/dax/README.md).
 #
 #   bash scripts/dax/record.sh            # setup (idempotent), record both clients, build, check
 #   KEEP_WORK=1 bash scripts/dax/record.sh  # keep the raw logs (path printed)
@@ -12,7 +12,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 TOOLS="${XACCT_TOOLS_HOME:-$ROOT/.tools}"
-OUT="$ROOT/tests/fixtures/dax"
+OUT="$ROOT/crates/dax-protocol/tests/fixtures"
 export XACCT_TOOLS_HOME="$TOOLS"
 export XACCT_DAX_NODE_DIR="$TOOLS/dax/node"
 SECRET="AKIDEXAMPLE=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -76,7 +76,7 @@ def _layout_tables():
         t[f"t_h{h}"] = [("pk", h)]
         for r in "SNB":
             t[f"t_h{h}_r{r}"] = [("pk", h), ("sk", r)]
-    # the two tables of the doc's examples (§5.5, §9.4)
+    # the two tables of the examples in docs/dax-protocol.md (§5.5, §9.4)
     t["hashonly"] = [("pk", "S")]
     t["composite"] = [("pk", "S"), ("sk", "N")]
     return t
@@ -130,7 +130,7 @@ ERRORS = {
 
 
 def error_reply(name: str, req_id: str, n_tx_items: int = 0, ccf_item: bytes | None = None) -> bytes:
-    """codes, message, details [requestId, errorCode, status (, cancellation reasons)] (§7).
+    """codes, message, details [requestId, errorCode, status (, cancellation reasons)] (docs/dax-protocol.md §7).
     TransactionCanceled: the LAST transaction item failed its condition (with ccf_item as the
     ALL_OLD item bytes, if given), every other item has reason "None"."""
     codes, msg, code, status = ERRORS[name]
@@ -549,10 +549,11 @@ async def serve(args):
 
 
 def selftest() -> int:
-    """Our reply encoder against the reply bytes printed in docs/dax-protocol.md.
+    """Our reply encoder against the reply bytes printed in docs/dax-protocol.md (the § in each
+    check name is the section of that file that prints the bytes).
 
-    NB: those bytes come from the doc authors' own throwaway server ([EXP]) that the official
-    clients accepted; the doc has no bytes captured from a real AWS DAX server.
+    NB: those bytes are replies of a local responder that the official clients accepted
+    (docs/dax-protocol.md §9.1); none were captured from a real AWS DAX server.
     """
     st = State(os.devnull, {})
     st.data_port = 18111
@@ -579,7 +580,8 @@ def selftest() -> int:
         + "84 67" + b"REQID-2".hex() + "78 1c" + b"TransactionCanceledException".hex() + "19 0190"
         + "86 64" + b"None".hex() + "f6 f6 76" + b"ConditionalCheckFailed".hex() + "78 1e"
         + b"The conditional request failed".hex() + "f6")
-    # §5.5 PutItem VALUES and §9.4 item / CC / ICM fragments, through the generic encoder
+    # docs/dax-protocol.md §5.5 PutItem VALUES and §9.4 item / CC / ICM fragments, through the
+    # generic encoder
     chk("VALUES §5.5", encode(seq(100, "x", Tag(4, [-2, 150]), Tag(3321, ["q", "r"]))),
         "51 1864 6178 c482211896 d90cf9 82 6171 6172")
     chk("CC INDEXES §9.4", encode(seq("composite", 0.5, 0.5, {"gsi1": 1.5}, None)),
@@ -588,7 +590,7 @@ def selftest() -> int:
     chk("compound LEK §9.4", encode(encode(Indef(Pairs([("pk", "h"), ("sk", 7), ("gpk", "g")])))),
         "51 bf 62706b 6168 62736b 07 63 67706b 6167 ff")
     chk("UPDATED_NEW §9.4", b"\x80" + encode({2: seq(100, {0: "new"})}), "80 a1 02 48 1864 a1 00 636e6577")
-    # §5.4 key examples through our key encoder
+    # docs/dax-protocol.md §5.4 key examples through our key encoder
     for schema, key, want in [
         ([("pk", "S")], {"pk": {"S": "k1"}}, "42 6b31"),
         ([("pk", "N")], {"pk": {"N": "42"}}, "42 182a"),

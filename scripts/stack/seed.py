@@ -152,6 +152,12 @@ def seed_account_a(endpoint: str) -> dict[str, str]:
         allow("dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable",
               "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
     )
+    # for `xacct doctor`'s table_describe_denied: data actions, but no DescribeTable
+    out["NO_DESCRIBE_TABLE_ROLE_ARN"] = create_role(
+        iam, "NoDescribeTableRole", trust(b_root),
+        allow("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan",
+              "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+    )
     out["SHORT_SESSION_ROLE_ARN"] = create_role(
         iam, "ShortSessionRole", trust(b_root), allow("dynamodb:*"), tags=[SHORT_SESSION_TAG])
     out["CHAIN_TARGET_ROLE_ARN"] = create_role(

@@ -3,7 +3,7 @@
 
 It serves moto's own WSGI application (the one `moto_server` runs) on loopback, wrapped in a
 WSGI middleware that closes the moto 5.2.5 gaps our crate depends on (see
-shared/docs/local-aws-stack.md, section 4):
+docs/local-stack.md §4):
 
   G1  requests signed with an expired STS session key are rejected
       (JSON services: HTTP 400 ExpiredTokenException; query services: HTTP 403 ExpiredToken);

@@ -4,21 +4,21 @@
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::IdentityCache;
 use aws_smithy_async::rt::sleep::{default_async_sleep, AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 
 use super::options::{role_option_setters, RoleOptions};
-use super::policy::RefreshPolicy;
-use super::profile::{self, ProfileSource};
+use super::policy::{RefreshPolicy, MAX_SLEEP};
 use super::provider::AssumedRoleCredentials;
-use super::refresh::{Inner, RefreshCallback, Trigger};
+use super::refresh::{RefreshCallback, Refresher, Trigger};
 use super::status::RefreshEvent;
-use super::sts::{AssumeRoleParams, StsCaller, TokenFn, CHAINED_MAX_SECONDS};
+use super::sts::{AssumeRoleParams, MfaTokenFn, StsCaller, CHAINED_MAX_SECONDS};
 use super::validate;
 use crate::Error;
 
@@ -27,7 +27,9 @@ use crate::Error;
 /// The STS client is made from the [`SdkConfig`] given to [`configure`](Self::configure): its
 /// credentials are the source (account B), and its region, endpoint, HTTP client, retry and
 /// timeout settings, time source and sleep are used for AssumeRole. Settings made on this builder
-/// win over the `SdkConfig`'s.
+/// win over the `SdkConfig`'s. The STS client always has timeouts: a 3 s connect timeout when
+/// the `SdkConfig` sets none, and attempts bounded by the
+/// [load timeout](RefreshPolicy::load_timeout).
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -50,18 +52,17 @@ use crate::Error;
 /// ```
 #[must_use = "a builder does nothing until `build` or `build_deferred` is called"]
 pub struct AssumedRoleCredentialsBuilder {
-    options: RoleOptions,
-    mfa: Option<(String, TokenFn)>,
-    refresh_policy: RefreshPolicy,
-    sdk_config: Option<SdkConfig>,
+    pub(super) options: RoleOptions,
+    mfa: Option<(String, MfaTokenFn)>,
+    pub(super) refresh_policy: RefreshPolicy,
+    pub(super) sdk_config: Option<SdkConfig>,
     source: Option<SharedCredentialsProvider>,
     source_is_assumed_role: bool,
-    region: Option<Region>,
+    pub(super) region: Option<Region>,
     sts_endpoint_url: Option<String>,
     time: Option<SharedTimeSource>,
     sleep: Option<SharedAsyncSleep>,
     callbacks: Vec<RefreshCallback>,
-    profile: Option<ProfileSource>,
 }
 
 impl fmt::Debug for AssumedRoleCredentialsBuilder {
@@ -74,7 +75,6 @@ impl fmt::Debug for AssumedRoleCredentialsBuilder {
             .field("source", &self.source.is_some())
             .field("region", &self.region)
             .field("on_refresh_callbacks", &self.callbacks.len())
-            .field("profile", &self.profile.as_ref().map(|p| &p.name))
             .finish()
     }
 }
@@ -100,49 +100,13 @@ impl AssumedRoleCredentialsBuilder {
             time: None,
             sleep: None,
             callbacks: Vec::new(),
-            profile: None,
         }
     }
 
-    pub(crate) fn from_profile(name: String) -> Self {
-        let mut b = Self::new(String::new());
-        b.profile = Some(ProfileSource {
-            name,
-            files: None,
-            env: None,
-            fs: None,
-        });
-        b
-    }
-
-    pub(crate) fn profile_mut(&mut self) -> Option<&mut ProfileSource> {
-        self.profile.as_mut()
-    }
-
-    /// Fills what the profile says and the builder does not (builder settings win).
-    async fn apply_profile(mut self) -> Result<Self, Error> {
-        let Some(src) = self.profile.take() else {
-            return Ok(self);
-        };
-        let p = profile::resolve(&src, self.sdk_config.as_ref()).await?;
-        let o = &mut self.options;
-        o.role_arn = p.role_arn;
-        o.external_id = o.external_id.take().or(p.external_id);
-        o.session_name = o.session_name.take().or(p.session_name);
-        o.duration = o.duration.or(p.duration);
-        if self.region.is_none()
-            && self
-                .sdk_config
-                .as_ref()
-                .and_then(SdkConfig::region)
-                .is_none()
-        {
-            self.region = p.region.map(Region::new);
-        }
-        if self.source.is_none() {
-            self.source = Some(p.source);
-        }
-        Ok(self)
+    /// The source a profile names (never an `AssumedRoleCredentials` of ours).
+    pub(super) fn set_source(&mut self, provider: SharedCredentialsProvider) {
+        self.source = Some(provider);
+        self.source_is_assumed_role = false;
     }
 
     role_option_setters!(options);
@@ -216,7 +180,7 @@ impl AssumedRoleCredentialsBuilder {
     /// Validates, calls AssumeRole once, and starts the background refresh. A wrong role,
     /// trust policy or external id fails here, with an error that says what to check.
     pub async fn build(self) -> Result<AssumedRoleCredentials, Error> {
-        let creds = self.apply_profile().await?.build_deferred()?;
+        let creds = self.build_deferred()?;
         creds.inner().ensure_task();
         creds.inner().load(Trigger::Forced).await?;
         Ok(creds)
@@ -226,17 +190,8 @@ impl AssumedRoleCredentialsBuilder {
     /// STS is unreachable. The first use waits for the first AssumeRole (bounded by the load
     /// timeout); the background task starts then, or now if a tokio runtime is running.
     pub fn build_deferred(self) -> Result<AssumedRoleCredentials, Error> {
-        if let Some(p) = &self.profile {
-            return Err(Error::invalid_input(
-                "profile",
-                format!(
-                    "a builder from from_profile({:?}) reads profile files, which needs \
-                     build().await, not build_deferred()",
-                    p.name
-                ),
-            ));
-        }
         validate::role_arn(&self.options.role_arn)?;
+        self.refresh_policy.validate()?;
         let time = self
             .time
             .or_else(|| self.sdk_config.as_ref().and_then(SdkConfig::time_source))
@@ -267,11 +222,7 @@ impl AssumedRoleCredentialsBuilder {
         if let Some(id) = &self.options.external_id {
             validate::external_id(id)?;
         }
-        let mut duration_seconds = self
-            .options
-            .duration
-            .map(|d| validate::duration_seconds(d.as_secs()))
-            .transpose()?;
+        let mut duration_seconds = self.options.duration.map(validate::duration).transpose()?;
         if self.source_is_assumed_role {
             if let Some(d) = duration_seconds.filter(|d| *d > CHAINED_MAX_SECONDS) {
                 tracing::warn!(
@@ -334,6 +285,10 @@ impl AssumedRoleCredentialsBuilder {
         let mut sts = aws_sdk_sts::config::Builder::from(&services)
             // We cache; a second cache in the STS client would only hide source rotations.
             .identity_cache(IdentityCache::no_cache())
+            .timeout_config(sts_timeouts(
+                services.timeout_config(),
+                self.refresh_policy.load_timeout_value(),
+            ))
             .region(region);
         sts.set_credentials_provider(Some(source));
         if let Some(url) = self.sts_endpoint_url {
@@ -348,7 +303,7 @@ impl AssumedRoleCredentialsBuilder {
             mfa: self.mfa,
         };
         let caller = StsCaller::new(aws_sdk_sts::Client::from_conf(sts.build()), params);
-        let inner = Inner::new(
+        let refresher = Refresher::new(
             caller,
             services,
             self.refresh_policy,
@@ -356,8 +311,77 @@ impl AssumedRoleCredentialsBuilder {
             sleep,
             self.callbacks,
         );
-        let creds = AssumedRoleCredentials::from_inner(Arc::new(inner));
+        let creds = AssumedRoleCredentials::from_refresher(Arc::new(refresher));
         creds.inner().ensure_task();
         Ok(creds)
+    }
+}
+
+/// The connect timeout of the STS client when the `SdkConfig` sets none.
+const STS_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The STS client's timeouts: the `SdkConfig`'s, with a connect timeout of 3 s when it sets
+/// none, and each attempt bounded by the load timeout (a call is abandoned after that anyway).
+fn sts_timeouts(given: Option<&TimeoutConfig>, load_timeout: Duration) -> TimeoutConfig {
+    let mut timeouts = given.map_or_else(TimeoutConfig::builder, TimeoutConfig::to_builder);
+    let connect = given.and_then(TimeoutConfig::connect_timeout);
+    timeouts.set_connect_timeout(Some(connect.unwrap_or(STS_CONNECT_TIMEOUT)));
+    // Never longer than the longest sleep we hand out (the sleep adds it to the clock).
+    let load_timeout = load_timeout.min(MAX_SLEEP);
+    let attempt = given
+        .and_then(TimeoutConfig::operation_attempt_timeout)
+        .map_or(load_timeout, |a| a.min(load_timeout));
+    timeouts.set_operation_attempt_timeout(Some(attempt));
+    timeouts.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::Credentials;
+
+    fn sts_timeouts_of(config: &SdkConfig, policy: RefreshPolicy) -> TimeoutConfig {
+        let creds = AssumedRoleCredentials::builder("arn:aws:iam::111111111111:role/R")
+            .session_name("timeouts")
+            .refresh_policy(policy)
+            .configure(config)
+            .build_deferred()
+            .unwrap();
+        creds
+            .inner()
+            .sts
+            .client()
+            .config()
+            .timeout_config()
+            .cloned()
+            .expect("the STS client has a timeout config")
+    }
+
+    fn base() -> aws_types::sdk_config::Builder {
+        SdkConfig::builder()
+            .region(Region::from_static("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
+    }
+
+    #[test]
+    fn the_sts_client_gets_timeouts_when_the_sdk_config_sets_none() {
+        let policy = RefreshPolicy::default().load_timeout(Duration::from_secs(3));
+        let t = sts_timeouts_of(&base().build(), policy);
+        assert_eq!(t.connect_timeout(), Some(Duration::from_secs(3)));
+        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn the_sdk_config_timeouts_are_kept_and_attempts_bounded_by_the_load_timeout() {
+        let given = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .operation_attempt_timeout(Duration::from_secs(60))
+            .operation_timeout(Duration::from_secs(90))
+            .build();
+        let config = base().timeout_config(given).build();
+        let t = sts_timeouts_of(&config, RefreshPolicy::default());
+        assert_eq!(t.connect_timeout(), Some(Duration::from_secs(1)));
+        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_secs(20)));
+        assert_eq!(t.operation_timeout(), Some(Duration::from_secs(90)));
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! One module per concern: `policy` (when to refresh), `sts` (one AssumeRole call and its error
 //! classification), `refresh` (cache, single flight, background task), `provider` (the handle),
-//! `builder` (options), `validate` (input checks), `status` (what the provider reports).
+//! `builder` (options), `options` (the per-role AssumeRole options), `profile` (the builder
+//! `from_profile` returns), `validate` (input checks), `status` (what the provider reports).
 
 mod builder;
 mod options;
@@ -17,5 +18,7 @@ mod validate;
 pub use builder::AssumedRoleCredentialsBuilder;
 pub(crate) use options::{role_option_setters, RoleOptions};
 pub use policy::RefreshPolicy;
+pub(crate) use policy::MAX_SLEEP;
+pub use profile::ProfileCredentialsBuilder;
 pub use provider::AssumedRoleCredentials;
 pub use status::{CredentialsStatus, RefreshEvent, Rotation};

@@ -1,7 +1,9 @@
-//! The per-role AssumeRole options, shared by [`AssumedRoleCredentialsBuilder`] and a pool's
-//! [`RoleSpec`] (one definition, one redacting `Debug`, one set of setters).
+//! The per-role AssumeRole options, shared by [`AssumedRoleCredentialsBuilder`],
+//! [`ProfileCredentialsBuilder`] and a pool's [`RoleSpec`] (one definition, one redacting
+//! `Debug`, one set of setters).
 //!
 //! [`AssumedRoleCredentialsBuilder`]: crate::AssumedRoleCredentialsBuilder
+//! [`ProfileCredentialsBuilder`]: crate::ProfileCredentialsBuilder
 //! [`RoleSpec`]: crate::RoleSpec
 
 use std::fmt;
@@ -60,7 +62,8 @@ macro_rules! role_option_setters {
             self
         }
 
-        /// The session duration, 900 s to 43200 s (whole seconds). Default: STS's (one hour).
+        /// The session duration, 900 s to 43200 s in whole seconds (anything else is an error at
+        /// build). Default: STS's (one hour).
         /// When the source is another `AssumedRoleCredentials` (role chaining), more than one
         /// hour is clamped to 3600 s with a warning, since STS caps chained sessions there.
         pub fn duration(mut self, duration: std::time::Duration) -> Self {

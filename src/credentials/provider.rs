@@ -8,12 +8,11 @@ use aws_credential_types::provider::{future, ProvideCredentials};
 use aws_credential_types::Credentials;
 use tokio::sync::watch;
 
-use super::builder::AssumedRoleCredentialsBuilder;
-use std::sync::atomic::Ordering;
-
 use aws_smithy_runtime_api::client::identity::Identity;
 
-use super::refresh::{Cached, Inner, Trigger};
+use super::builder::AssumedRoleCredentialsBuilder;
+use super::profile::ProfileCredentialsBuilder;
+use super::refresh::{CachedCredentials, Refresher, Trigger};
 use super::status::{CredentialsStatus, Rotation};
 use crate::Error;
 
@@ -59,21 +58,21 @@ use crate::Error;
 /// ```
 #[derive(Clone)]
 pub struct AssumedRoleCredentials {
-    inner: Arc<Inner>,
+    refresher: Arc<Refresher>,
 }
 
 impl fmt::Debug for AssumedRoleCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let current = self.inner.current.load();
+        let current = self.refresher.current.load();
         f.debug_struct("AssumedRoleCredentials")
-            .field("role_arn", &self.inner.role_arn())
-            .field("sts", &self.inner.sts)
+            .field("role_arn", &self.refresher.role_arn())
+            .field("sts", &self.refresher.sts)
             .field(
                 "access_key_id",
                 &current.as_ref().map(|c| c.credentials.access_key_id()),
             )
             .field("generation", &current.as_ref().map(|c| c.generation))
-            .field("policy", &self.inner.policy)
+            .field("policy", &self.refresher.policy)
             .finish_non_exhaustive()
     }
 }
@@ -92,11 +91,11 @@ impl AssumedRoleCredentials {
     }
 
     /// A builder filled from a profile that has `role_arn` (and optionally `external_id`,
-    /// `role_session_name`, `duration_seconds`), whose `source_profile` or `credential_source`
-    /// (`EcsContainer`, `Ec2InstanceMetadata`, `Environment`) becomes the source through
-    /// aws-config. This is the ECS recipe (`credential_source = EcsContainer` in a profile
-    /// baked into the container) with refresh. Settings made on the builder win over the
-    /// profile's. Build it with `build().await` (reading files is async).
+    /// `role_session_name`, `duration_seconds`, `region`), whose `source_profile` or
+    /// `credential_source` (`EcsContainer`, `Ec2InstanceMetadata`, `Environment`) becomes the
+    /// source through aws-config. This is the ECS recipe (`credential_source = EcsContainer` in
+    /// a profile baked into the container) with refresh. Settings made on the builder win over
+    /// the profile's. The files are read by `build().await`.
     ///
     /// ```no_run
     /// # async fn f() -> Result<(), cross_account_dynamodb::Error> {
@@ -114,21 +113,22 @@ impl AssumedRoleCredentials {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub fn from_profile(profile_name: impl Into<String>) -> AssumedRoleCredentialsBuilder {
-        AssumedRoleCredentialsBuilder::from_profile(profile_name.into())
+    pub fn from_profile(profile_name: impl Into<String>) -> ProfileCredentialsBuilder {
+        ProfileCredentialsBuilder::new(profile_name.into())
     }
 
-    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
-        AssumedRoleCredentials { inner }
+    pub(crate) fn from_refresher(refresher: Arc<Refresher>) -> Self {
+        AssumedRoleCredentials { refresher }
     }
 
-    pub(crate) fn inner(&self) -> &Arc<Inner> {
-        &self.inner
+    /// The `Refresher` (cache, STS caller, background task) that every clone shares.
+    pub(crate) fn inner(&self) -> &Arc<Refresher> {
+        &self.refresher
     }
 
     /// The role these credentials are for.
     pub fn role_arn(&self) -> &str {
-        self.inner.role_arn()
+        self.refresher.role_arn()
     }
 
     /// The credentials, with this crate's typed [`Error`] (what `provide_credentials` returns
@@ -147,8 +147,8 @@ impl AssumedRoleCredentials {
         if let Some(c) = self.cached_now() {
             return Ok(c);
         }
-        self.inner.ensure_task();
-        let cached = self.inner.load(Trigger::Caller).await?;
+        self.refresher.ensure_task();
+        let cached = self.refresher.load(Trigger::Caller).await?;
         Ok(cached.credentials.clone())
     }
 
@@ -164,21 +164,19 @@ impl AssumedRoleCredentials {
         self.with_servable(|c| c.identity.clone())
     }
 
-    /// Applies `f` to the cached credentials if they may be served now. While the background
-    /// task runs, its `fresh` flag answers without a clock read; otherwise the clock decides,
-    /// and the task is restarted here if a refresh is due (its runtime was dropped).
+    /// Applies `f` to the cached credentials if they may be served now: the injected wall clock
+    /// decides, every time (a flag kept by the background task would outlive validity when the
+    /// monotonic clock stops while the wall clock moves: suspend, a frozen Lambda). The task is
+    /// restarted here if a refresh is due and it is gone (its runtime was dropped).
     #[inline]
-    fn with_servable<T>(&self, f: impl FnOnce(&Cached) -> T) -> Option<T> {
-        let current = self.inner.current.load();
+    fn with_servable<T>(&self, f: impl FnOnce(&CachedCredentials) -> T) -> Option<T> {
+        let current = self.refresher.current.load();
         let cached = current.as_ref()?;
-        if cached.fresh.load(Ordering::Acquire) && self.inner.task_running() {
-            return Some(f(cached));
-        }
-        let now = self.inner.time.now();
+        let now = self.refresher.time.now();
         if !cached.servable_at(now) {
             return None;
         }
-        if now >= cached.schedule.refresh_at && !self.inner.task_running() {
+        if now >= cached.schedule.refresh_at && !self.refresher.task_running() {
             self.restart_task();
         }
         Some(f(cached))
@@ -186,7 +184,7 @@ impl AssumedRoleCredentials {
 
     #[cold]
     fn restart_task(&self) {
-        if !self.inner.ensure_task() {
+        if !self.refresher.ensure_task() {
             tracing::warn!(
                 role_arn = %self.role_arn(),
                 "the background refresh task is gone and no tokio runtime is running here; the \
@@ -205,7 +203,7 @@ impl AssumedRoleCredentials {
     /// # }
     /// ```
     pub fn status(&self) -> CredentialsStatus {
-        self.inner.status()
+        self.refresher.status()
     }
 
     /// Refreshes now, bypassing the backoff; joins the AssumeRole already in flight, if any.
@@ -218,8 +216,8 @@ impl AssumedRoleCredentials {
     /// # Ok(()) }
     /// ```
     pub async fn refresh_now(&self) -> Result<Rotation, Error> {
-        self.inner.ensure_task();
-        let cached = self.inner.load(Trigger::Forced).await?;
+        self.refresher.ensure_task();
+        let cached = self.refresher.load(Trigger::Forced).await?;
         Ok(Rotation {
             generation: cached.generation,
             access_key_id: cached.credentials.access_key_id().to_owned(),
@@ -239,7 +237,7 @@ impl AssumedRoleCredentials {
     /// # }
     /// ```
     pub fn invalidate(&self, access_key_id: &str) -> bool {
-        self.inner.invalidate(access_key_id)
+        self.refresher.invalidate(access_key_id)
     }
 
     /// A receiver that sees every new set of credentials (generation, access key id, expiry).
@@ -255,7 +253,7 @@ impl AssumedRoleCredentials {
     /// # }
     /// ```
     pub fn subscribe(&self) -> watch::Receiver<Rotation> {
-        self.inner.subscribe()
+        self.refresher.subscribe()
     }
 }
 

@@ -3,9 +3,12 @@
 //! refreshes ahead of expiry.
 //!
 //! Locking: the read path takes no lock. `state` is a `std` mutex held only for bookkeeping,
-//! never across an `.await`. The AssumeRole call itself is a `futures::Shared` future that any
-//! waiter may drive; it captures only the STS caller, never `Inner`, so an abandoned flight
-//! cannot keep the provider alive.
+//! never across an `.await`. A flight (one AssumeRole call, bounded by the load timeout, and the
+//! installation of its outcome) is a `futures::Shared` future that any waiter may drive, so each
+//! waiter gets the outcome of the flight it joined. It captures the STS caller and only a `Weak`
+//! of `Refresher`, and the background task holds no strong reference while it waits on it, so a
+//! hung call cannot keep the provider alive. A flight older than the load timeout is abandoned:
+//! the next waiter starts a new one.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -20,9 +23,9 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use futures_util::future::{self, BoxFuture, Either, FutureExt, Shared};
 use tokio::sync::{watch, Notify};
 
-use super::policy::{RefreshPolicy, Schedule};
+use super::policy::{add_sat, RefreshPolicy, Schedule, MAX_SLEEP};
 use super::status::{CredentialsStatus, RefreshEvent, Rotation};
-use super::sts::{Fetched, StsCaller};
+use super::sts::{StsCaller, StsCredentials};
 use crate::error::{fmt_time, Error, ErrorKind};
 
 /// Never schedule two proactive refreshes closer than this, whatever STS returns.
@@ -30,10 +33,19 @@ const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
 
 pub(crate) type RefreshCallback = Arc<dyn Fn(&RefreshEvent) + Send + Sync>;
 
-type Flight = Shared<BoxFuture<'static, Result<Fetched, Error>>>;
+/// One AssumeRole call and the installation of its outcome, shared by every waiter.
+type AssumeRoleFlight = Shared<BoxFuture<'static, Result<Arc<CachedCredentials>, Error>>>;
+
+/// What `join` hands a waiter.
+enum Joined {
+    /// An answer without waiting (only for `Trigger::Caller`).
+    Ready(Result<Arc<CachedCredentials>, Error>),
+    /// The flight to wait on.
+    Flight(AssumeRoleFlight),
+}
 
 /// The credentials being served.
-pub(crate) struct Cached {
+pub(crate) struct CachedCredentials {
     pub(crate) credentials: Credentials,
     /// The same credentials as the SDK's `Identity`, built once per generation so that a
     /// request's identity resolution is an `Arc` clone.
@@ -43,17 +55,15 @@ pub(crate) struct Cached {
     pub(crate) generation: u64,
     /// A service rejected these credentials (`invalidate`): never serve them again.
     pub(crate) rejected: AtomicBool,
-    /// Servable without reading the clock: set by the background task while it runs and these
-    /// are within their validity, cleared by it at `valid_until` (it wakes then) and by
-    /// `invalidate`. Readers trust it only while the task is running; otherwise they read the
-    /// clock. It keeps a clock read (tens of ns on a VM) off the read path.
-    pub(crate) fresh: AtomicBool,
 }
 
-impl Cached {
+impl CachedCredentials {
+    /// Whether these may be served at `now` (the injected wall clock). There is deliberately no
+    /// clock-free shortcut: a flag kept by a task on a monotonic timer outlives validity when
+    /// the monotonic clock stops while the wall clock moves (suspend, a frozen Lambda).
     #[inline]
     pub(crate) fn servable_at(&self, now: SystemTime) -> bool {
-        now < self.schedule.valid_until && !self.rejected.load(Ordering::Relaxed)
+        now < self.schedule.valid_until && !self.rejected.load(Ordering::Acquire)
     }
 }
 
@@ -66,11 +76,9 @@ pub(crate) enum Trigger {
     Forced,
 }
 
-struct State {
-    flight: Option<(u64, Flight, SystemTime)>,
+struct RefreshState {
+    flight: Option<(u64, AssumeRoleFlight, SystemTime)>,
     next_flight_id: u64,
-    /// The newest finished flight: its id and outcome, for waiters that did not install it.
-    last_outcome: Option<(u64, Result<Arc<Cached>, Error>)>,
     /// When the background task should next call STS (`None`: nothing fetched yet).
     next_attempt: Option<SystemTime>,
     generation: u64,
@@ -82,7 +90,9 @@ struct State {
     rng: fastrand::Rng,
 }
 
-pub(crate) struct Inner {
+/// What every clone of an `AssumedRoleCredentials` shares: the credentials being served, the STS
+/// caller, the refresh bookkeeping, and the handle that wakes the background task.
+pub(crate) struct Refresher {
     pub(crate) sts: Arc<StsCaller>,
     /// What service clients are built from: the source `SdkConfig`'s region and settings
     /// (not STS-only overrides), with this provider's clock and sleep.
@@ -90,23 +100,23 @@ pub(crate) struct Inner {
     pub(crate) policy: RefreshPolicy,
     pub(crate) time: SharedTimeSource,
     pub(crate) sleep: SharedAsyncSleep,
-    pub(crate) current: ArcSwapOption<Cached>,
-    state: Mutex<State>,
-    /// Wakes the background task: a new schedule, an invalidation, or `Inner` dropping.
+    pub(crate) current: ArcSwapOption<CachedCredentials>,
+    state: Mutex<RefreshState>,
+    /// Wakes the background task: a new schedule, an invalidation, or `Refresher` dropping.
     wake: Arc<Notify>,
     task_running: Arc<AtomicBool>,
     rotations: watch::Sender<Rotation>,
     callbacks: Vec<RefreshCallback>,
 }
 
-impl Drop for Inner {
+impl Drop for Refresher {
     fn drop(&mut self) {
         // The task holds only a `Weak`; wake it so it sees the provider is gone and exits.
         self.wake.notify_one();
     }
 }
 
-impl Inner {
+impl Refresher {
     pub(crate) fn new(
         sts: StsCaller,
         services: SdkConfig,
@@ -115,17 +125,16 @@ impl Inner {
         sleep: SharedAsyncSleep,
         callbacks: Vec<RefreshCallback>,
     ) -> Self {
-        Inner {
+        Refresher {
             sts: Arc::new(sts),
             services,
             policy,
             time,
             sleep,
             current: ArcSwapOption::empty(),
-            state: Mutex::new(State {
+            state: Mutex::new(RefreshState {
                 flight: None,
                 next_flight_id: 0,
-                last_outcome: None,
                 next_attempt: None,
                 generation: 0,
                 last_refresh: None,
@@ -141,7 +150,7 @@ impl Inner {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, RefreshState> {
         // A panic while holding this lock can only come from a user callback, which runs
         // outside it; recover the data rather than poisoning every later caller.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -153,10 +162,13 @@ impl Inner {
 
     /// Fresh credentials, waiting (bounded by the load timeout) on the shared refresh when
     /// nothing valid is cached. Callers that already checked the cache call this.
-    pub(crate) async fn load(&self, trigger: Trigger) -> Result<Arc<Cached>, Error> {
+    pub(crate) async fn load(
+        self: &Arc<Self>,
+        trigger: Trigger,
+    ) -> Result<Arc<CachedCredentials>, Error> {
         let timeout = self.policy.load_timeout_value();
         let refresh = std::pin::pin!(self.refresh(trigger));
-        let expired = std::pin::pin!(self.sleep.sleep(timeout));
+        let expired = std::pin::pin!(self.sleep.sleep(timeout.min(MAX_SLEEP)));
         match future::select(refresh, expired).await {
             Either::Left((Ok(cached), _)) => Ok(cached),
             Either::Left((Err(e), _)) if trigger == Trigger::Caller => Err(self.unavailable(e)),
@@ -166,52 +178,106 @@ impl Inner {
     }
 
     /// Joins the AssumeRole in flight or starts one, then returns its outcome.
-    async fn refresh(&self, trigger: Trigger) -> Result<Arc<Cached>, Error> {
-        let (id, flight) = {
-            let now = self.time.now();
-            let mut st = self.state();
-            match &st.flight {
-                Some((id, flight, _)) => (*id, flight.clone()),
-                None => {
-                    if trigger == Trigger::Caller {
-                        // Another waiter may have installed credentials since our caller looked.
-                        if let Some(cached) = self.current.load_full() {
-                            if cached.servable_at(now) {
-                                return Ok(cached);
-                            }
-                        }
-                        if let (Some((_, err)), Some(until)) = (&st.last_error, st.error_until) {
-                            if now < until {
-                                return Err(err.clone());
-                            }
-                        }
-                    }
-                    st.next_flight_id += 1;
-                    let id = st.next_flight_id;
-                    let sts = self.sts.clone();
-                    let flight = async move { sts.fetch().await }.boxed().shared();
-                    st.flight = Some((id, flight.clone(), now));
-                    tracing::debug!(role_arn = %self.role_arn(), ?trigger, "refreshing credentials");
-                    (id, flight)
-                }
-            }
-        };
-        let fetched = flight.await;
-        self.complete(id, fetched)
+    async fn refresh(self: &Arc<Self>, trigger: Trigger) -> Result<Arc<CachedCredentials>, Error> {
+        match self.join(trigger) {
+            Joined::Ready(outcome) => outcome,
+            Joined::Flight(flight) => flight.await,
+        }
     }
 
-    /// Installs a finished flight's outcome (once: the first waiter back does it).
-    fn complete(&self, id: u64, fetched: Result<Fetched, Error>) -> Result<Arc<Cached>, Error> {
+    /// The flight to wait on: the one in progress, or a new one if there is none or the one
+    /// in progress is older than the load timeout (a hung STS call: abandoned). A `Caller`
+    /// may instead get a result at once (credentials installed meanwhile, or a remembered
+    /// failure).
+    fn join(self: &Arc<Self>, trigger: Trigger) -> Joined {
+        let now = self.time.now();
+        let timeout = self.policy.load_timeout_value();
+        let mut st = self.state();
+        if let Some((id, flight, started)) = &st.flight {
+            let stale = now
+                .duration_since(*started)
+                .is_ok_and(|elapsed| elapsed >= timeout);
+            if !stale {
+                return Joined::Flight(flight.clone());
+            }
+            tracing::warn!(
+                role_arn = %self.role_arn(),
+                flight = *id,
+                started = %fmt_time(*started),
+                ?timeout,
+                "abandoning an AssumeRole call older than the load timeout"
+            );
+            st.flight = None;
+        }
+        if trigger == Trigger::Caller {
+            // Another waiter may have installed credentials since our caller looked.
+            if let Some(cached) = self.current.load_full() {
+                if cached.servable_at(now) {
+                    return Joined::Ready(Ok(cached));
+                }
+            }
+            if let (Some((_, err)), Some(until)) = (&st.last_error, st.error_until) {
+                if now < until {
+                    return Joined::Ready(Err(err.clone()));
+                }
+            }
+        }
+        st.next_flight_id += 1;
+        let id = st.next_flight_id;
+        let sts = self.sts.clone();
+        let sleep = self.sleep.clone();
+        // Only a `Weak`: an abandoned flight must not keep the provider alive.
+        let weak = Arc::downgrade(self);
+        let flight = async move {
+            // The load timeout bounds the STS call itself: a hung call ends here, as a
+            // retryable failure, and the next attempt starts afresh.
+            let fetched = {
+                let fetch = std::pin::pin!(sts.fetch());
+                let expired = std::pin::pin!(sleep.sleep(timeout.min(MAX_SLEEP)));
+                match future::select(fetch, expired).await {
+                    Either::Left((fetched, _)) => fetched,
+                    Either::Right(((), _)) => Err(Error::timed_out(sts.role_arn(), timeout)),
+                }
+            };
+            match weak.upgrade() {
+                Some(refresher) => refresher.complete(id, now, fetched),
+                None => Err(Error::other(
+                    "the provider was dropped while its refresh was in flight",
+                    None,
+                )),
+            }
+        }
+        .boxed()
+        .shared();
+        st.flight = Some((id, flight.clone(), now));
+        tracing::debug!(role_arn = %self.role_arn(), ?trigger, flight = id, "refreshing credentials");
+        Joined::Flight(flight)
+    }
+
+    /// Installs a finished flight's outcome. Runs once per flight, inside the shared future, so
+    /// every waiter of that flight gets exactly this outcome.
+    fn complete(
+        &self,
+        id: u64,
+        started: SystemTime,
+        fetched: Result<StsCredentials, Error>,
+    ) -> Result<Arc<CachedCredentials>, Error> {
         let now = self.time.now();
         let mut st = self.state();
-        let installed_by_me = matches!(&st.flight, Some((fid, _, _)) if *fid == id);
-        if !installed_by_me {
-            return match &st.last_outcome {
-                Some((_, outcome)) => outcome.clone(),
-                None => Err(Error::other("the refresh was abandoned", None)),
-            };
+        let current = matches!(&st.flight, Some((fid, _, _)) if *fid == id);
+        if current {
+            st.flight = None;
+        } else if let Err(error) = fetched {
+            // Superseded (abandoned as hung): its waiters get its failure, but the newer
+            // flight's outcome decides the schedule.
+            tracing::debug!(
+                role_arn = %self.role_arn(),
+                flight = id,
+                error = %error,
+                "an abandoned AssumeRole call failed"
+            );
+            return Err(error);
         }
-        let started = st.flight.take().map(|(_, _, at)| at).unwrap_or(now);
         let latency = now.duration_since(started).unwrap_or_default();
         let fetched = fetched.and_then(|f| {
             if f.expiry > now {
@@ -238,16 +304,14 @@ impl Inner {
                 st.last_refresh = Some(now);
                 st.consecutive_failures = 0;
                 st.error_until = None;
-                st.next_attempt = Some(schedule.refresh_at.max(now + MIN_REFRESH_GAP));
-                let cached = Arc::new(Cached {
+                st.next_attempt = Some(schedule.refresh_at.max(add_sat(now, MIN_REFRESH_GAP)));
+                let cached = Arc::new(CachedCredentials {
                     identity: Identity::from(f.credentials.clone()),
                     credentials: f.credentials,
                     expiry: f.expiry,
                     schedule,
                     generation: st.generation,
                     rejected: AtomicBool::new(false),
-                    // the background task vouches for it once it has seen it
-                    fresh: AtomicBool::new(false),
                 });
                 self.current.store(Some(cached.clone()));
                 let rotation = Rotation {
@@ -270,7 +334,7 @@ impl Inner {
                 st.consecutive_failures = st.consecutive_failures.saturating_add(1);
                 st.last_error = Some((now, error.clone()));
                 let retryable = error.is_retryable();
-                st.error_until = Some(now + self.policy.error_ttl_for(retryable));
+                st.error_until = Some(add_sat(now, self.policy.error_ttl_for(retryable)));
                 let valid = self.current.load_full().filter(|c| c.servable_at(now));
                 let valid_until = valid.as_ref().map(|c| c.schedule.valid_until);
                 let unit = st.rng.f64();
@@ -300,7 +364,6 @@ impl Inner {
                 (Err(error), event)
             }
         };
-        st.last_outcome = Some((id, outcome.clone()));
         drop(st);
         if let RefreshEvent::Refreshed { rotation, .. } = &event {
             self.rotations.send_replace(rotation.clone());
@@ -330,11 +393,10 @@ impl Inner {
             return false;
         };
         if cached.credentials.access_key_id() != access_key_id
-            || cached.rejected.swap(true, Ordering::Relaxed)
+            || cached.rejected.swap(true, Ordering::AcqRel)
         {
             return false;
         }
-        cached.fresh.store(false, Ordering::Release);
         tracing::info!(
             role_arn = %self.role_arn(),
             access_key_id,
@@ -400,21 +462,24 @@ impl Inner {
             return true;
         }
         let guard = TaskGuard(self.task_running.clone());
-        handle.spawn(background(Arc::downgrade(self), self.wake.clone(), guard));
+        handle.spawn(background_refresh(
+            Arc::downgrade(self),
+            self.wake.clone(),
+            guard,
+        ));
         tracing::debug!(role_arn = %self.role_arn(), "background refresh task started");
         true
     }
 
     /// When the background task should act next: the next STS attempt, or the end of the
-    /// current credentials' validity, whichever comes first. Also keeps `fresh` true while
-    /// the credentials are servable and false once they are not.
+    /// current credentials' validity, whichever comes first.
     fn next_wake(&self, now: SystemTime) -> Option<SystemTime> {
         let next_attempt = self.state().next_attempt;
-        let valid_until = self.current.load_full().and_then(|c| {
-            let servable = c.servable_at(now);
-            c.fresh.store(servable, Ordering::Release);
-            servable.then_some(c.schedule.valid_until)
-        });
+        let valid_until = self
+            .current
+            .load_full()
+            .filter(|c| c.servable_at(now))
+            .map(|c| c.schedule.valid_until);
         match (next_attempt, valid_until) {
             (Some(a), Some(v)) => Some(a.min(v)),
             (a, v) => a.or(v),
@@ -435,33 +500,50 @@ impl Drop for TaskGuard {
     }
 }
 
+/// What the background task does next, decided while it holds a strong reference.
+enum Step {
+    /// Wait for this flight (holding no strong reference meanwhile).
+    Flight(AssumeRoleFlight),
+    /// Sleep this long (`None`: until woken).
+    Sleep(SharedAsyncSleep, Option<Duration>),
+}
+
 /// Refreshes ahead of expiry and retries failures on the backoff schedule, independent of
-/// traffic. Holds only a `Weak`, so it ends when the last provider handle drops.
-async fn background(weak: Weak<Inner>, wake: Arc<Notify>, _guard: TaskGuard) {
+/// traffic. Holds only a `Weak`, also while it waits on STS, so it ends when the last provider
+/// handle drops (`Refresher::drop` wakes it), even with an AssumeRole call hanging.
+async fn background_refresh(weak: Weak<Refresher>, wake: Arc<Notify>, _guard: TaskGuard) {
     loop {
         // Register for wake-ups before reading the schedule, so none is missed in between.
         let notified = wake.notified();
         let mut notified = std::pin::pin!(notified);
         notified.as_mut().enable();
-        let (sleep, wait) = {
+        let step = {
             let Some(inner) = weak.upgrade() else { return };
             let now = inner.time.now();
             if inner.attempt_due(now) {
-                let _ = inner.refresh(Trigger::Forced).await;
-                continue;
+                match inner.join(Trigger::Forced) {
+                    Joined::Flight(flight) => Step::Flight(flight),
+                    Joined::Ready(_) => continue,
+                }
+            } else {
+                let wake = inner.next_wake(now);
+                Step::Sleep(
+                    inner.sleep.clone(),
+                    wake.map(|at| at.duration_since(now).unwrap_or_default().min(MAX_SLEEP)),
+                )
             }
-            let wake = inner.next_wake(now);
-            (
-                inner.sleep.clone(),
-                wake.map(|at| at.duration_since(now).unwrap_or_default()),
-            )
         };
-        match wait {
-            Some(d) => {
+        match step {
+            // Woken first (a new schedule, an invalidation, the provider dropping): look again;
+            // the same flight is joined again unless the provider is gone or it went stale.
+            Step::Flight(flight) => {
+                future::select(flight, notified).await;
+            }
+            Step::Sleep(sleep, Some(d)) => {
                 let timer = std::pin::pin!(sleep.sleep(d));
                 future::select(timer, notified).await;
             }
-            None => notified.await,
+            Step::Sleep(_, None) => notified.await,
         }
     }
 }

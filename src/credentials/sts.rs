@@ -12,6 +12,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::{AssumeRoleError, AssumeRoleOutput};
+use aws_sdk_sts::operation::RequestId;
 use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
 
 use super::options::RoleOptions;
@@ -21,7 +22,7 @@ use crate::error::{Error, ErrorKind};
 pub(crate) const CHAINED_MAX_SECONDS: i32 = 3600;
 
 /// Produces an MFA token code at each refresh.
-pub(crate) type TokenFn = Arc<dyn Fn() -> String + Send + Sync>;
+pub(crate) type MfaTokenFn = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Every AssumeRole parameter, validated by the builder.
 #[derive(Clone)]
@@ -30,7 +31,7 @@ pub(crate) struct AssumeRoleParams {
     pub(crate) options: RoleOptions,
     /// Validated, and clamped to an hour for chains of our own providers.
     pub(crate) duration_seconds: Option<i32>,
-    pub(crate) mfa: Option<(String, TokenFn)>,
+    pub(crate) mfa: Option<(String, MfaTokenFn)>,
 }
 
 impl std::fmt::Debug for AssumeRoleParams {
@@ -45,7 +46,7 @@ impl std::fmt::Debug for AssumeRoleParams {
 
 /// Credentials fresh from STS.
 #[derive(Clone)]
-pub(crate) struct Fetched {
+pub(crate) struct StsCredentials {
     pub(crate) credentials: Credentials,
     pub(crate) expiry: SystemTime,
 }
@@ -81,8 +82,13 @@ impl StsCaller {
         &self.params.options.role_arn
     }
 
+    #[cfg(test)]
+    pub(crate) fn client(&self) -> &aws_sdk_sts::Client {
+        &self.client
+    }
+
     /// One AssumeRole call (with the STS client's own retries inside it).
-    pub(crate) async fn fetch(&self) -> Result<Fetched, Error> {
+    pub(crate) async fn fetch(&self) -> Result<StsCredentials, Error> {
         let duration = self.duration();
         match self.call(duration).await {
             Err(e) if duration.is_some_and(|d| d > CHAINED_MAX_SECONDS) && is_chaining_cap(&e) => {
@@ -113,7 +119,7 @@ impl StsCaller {
     async fn call(
         &self,
         duration_seconds: Option<i32>,
-    ) -> Result<Fetched, SdkError<AssumeRoleError>> {
+    ) -> Result<StsCredentials, SdkError<AssumeRoleError>> {
         let p = &self.params;
         let o = &p.options;
         let mut req = self
@@ -141,7 +147,7 @@ impl StsCaller {
             req = req.serial_number(serial).token_code(token());
         }
         let out = req.send().await?;
-        into_fetched(out).map_err(SdkError::construction_failure)
+        into_sts_credentials(out).map_err(SdkError::construction_failure)
     }
 
     /// Turns an SDK error into ours: what happened to this role, and what to check.
@@ -151,6 +157,15 @@ impl StsCaller {
             let code = ctx.err().code().unwrap_or("");
             let status = ctx.raw().status().as_u16();
             let (kind, retryable, message) = match code {
+                // A success status with a body that does not parse (truncated, say).
+                "" if (200..300).contains(&status) => (
+                    ErrorKind::StsUnavailable,
+                    true,
+                    format!(
+                        "the AssumeRole call for role {role} got an unreadable response \
+                         (HTTP {status}); retrying with backoff"
+                    ),
+                ),
                 "AccessDenied" => (ErrorKind::AccessDenied, false, self.access_denied_message()),
                 "ExpiredToken"
                 | "InvalidClientTokenId"
@@ -207,7 +222,7 @@ impl StsCaller {
                     format!("STS rejected AssumeRole for role {role} ({code}, HTTP {status})"),
                 ),
             };
-            return Error::sts(kind, message, retryable, err);
+            return Error::sts(kind, message, retryable, self.summary(&err));
         }
         if source_credentials_failed(&err) {
             return Error::sts(
@@ -218,7 +233,7 @@ impl StsCaller {
                      role)"
                 ),
                 true,
-                err,
+                self.summary(&err),
             );
         }
         let what = match &err {
@@ -232,8 +247,46 @@ impl StsCaller {
             ErrorKind::StsUnavailable,
             format!("the AssumeRole call for role {role} {what}"),
             retryable,
-            err,
+            self.summary(&err),
         )
+    }
+
+    /// What the error chain keeps of an SDK error: never the error itself, which holds the raw
+    /// HTTP response (a truncated body can carry a secret key and session token), only its
+    /// code, message (with the external id and MFA token redacted) and request id.
+    fn summary(&self, err: &SdkError<AssumeRoleError>) -> StsErrorSummary {
+        let (what, http_status) = match err {
+            SdkError::ServiceError(ctx) => ("service error", Some(ctx.raw().status().as_u16())),
+            SdkError::TimeoutError(_) => ("timeout", None),
+            SdkError::DispatchFailure(d) if d.is_timeout() => ("timeout", None),
+            SdkError::DispatchFailure(d) if d.is_io() => ("network error", None),
+            SdkError::DispatchFailure(_) => ("dispatch failure", None),
+            SdkError::ResponseError(ctx) => {
+                ("unreadable response", Some(ctx.raw().status().as_u16()))
+            }
+            SdkError::ConstructionFailure(_) if source_credentials_failed(err) => {
+                ("source credentials unavailable", None)
+            }
+            SdkError::ConstructionFailure(_) => ("request or response not usable", None),
+            _ if source_credentials_failed(err) => ("source credentials unavailable", None),
+            _ => ("error", None),
+        };
+        let meta = err.as_service_error().map(ProvideErrorMetadata::meta);
+        StsErrorSummary {
+            what,
+            code: meta.and_then(|m| m.code()).map(|c| self.redact(c)),
+            message: meta.and_then(|m| m.message()).map(|m| self.redact(m)),
+            request_id: err.request_id().map(|r| self.redact(r)),
+            http_status,
+        }
+    }
+
+    /// `text` without the external id (STS may echo request parameters).
+    fn redact(&self, text: &str) -> String {
+        match self.params.options.external_id.as_deref() {
+            Some(id) if !id.is_empty() && text.contains(id) => text.replace(id, "<redacted>"),
+            _ => text.to_owned(),
+        }
     }
 
     /// STS answers a wrong ExternalId, an untrusted principal, a missing `sts:AssumeRole`
@@ -268,6 +321,38 @@ impl StsCaller {
     }
 }
 
+/// What an error chain keeps of a failed AssumeRole call: the kind of failure, STS's error
+/// code, message and request id, and the HTTP status. Never the raw response.
+#[derive(Debug, Clone)]
+pub(crate) struct StsErrorSummary {
+    what: &'static str,
+    code: Option<String>,
+    message: Option<String>,
+    request_id: Option<String>,
+    http_status: Option<u16>,
+}
+
+impl std::fmt::Display for StsErrorSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "STS {}", self.what)?;
+        if let Some(status) = self.http_status {
+            write!(f, " (HTTP {status})")?;
+        }
+        if let Some(code) = &self.code {
+            write!(f, ": {code}")?;
+        }
+        if let Some(message) = &self.message {
+            write!(f, ": {message}")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StsErrorSummary {}
+
 fn is_chaining_cap(err: &SdkError<AssumeRoleError>) -> bool {
     err.as_service_error().is_some_and(|e| {
         e.code() == Some("ValidationError")
@@ -286,7 +371,7 @@ fn source_credentials_failed(err: &SdkError<AssumeRoleError>) -> bool {
     false
 }
 
-fn into_fetched(out: AssumeRoleOutput) -> Result<Fetched, &'static str> {
+fn into_sts_credentials(out: AssumeRoleOutput) -> Result<StsCredentials, &'static str> {
     let c = out
         .credentials
         .ok_or("STS answered AssumeRole without credentials")?;
@@ -308,7 +393,7 @@ fn into_fetched(out: AssumeRoleOutput) -> Result<Fetched, &'static str> {
     {
         builder = builder.account_id(account);
     }
-    Ok(Fetched {
+    Ok(StsCredentials {
         credentials: builder.build(),
         expiry,
     })

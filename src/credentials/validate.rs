@@ -2,6 +2,8 @@
 //! error at build time instead of an STS round trip (or a panic) later. Messages never repeat a
 //! secret value (the external id is only described).
 
+use std::time::Duration;
+
 use crate::Error;
 
 /// STS `RoleSessionName`, `SourceIdentity`: `[\w+=,.@-]`.
@@ -108,7 +110,15 @@ pub(crate) fn external_id(id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-pub(crate) fn duration_seconds(secs: u64) -> Result<i32, Error> {
+/// The session duration in whole seconds, 900 to 43200.
+pub(crate) fn duration(duration: Duration) -> Result<i32, Error> {
+    if duration.subsec_nanos() != 0 {
+        return Err(Error::invalid_input(
+            "duration",
+            format!("{duration:?} is not a whole number of seconds, which is what STS takes"),
+        ));
+    }
+    let secs = duration.as_secs();
     if (900..=43200).contains(&secs) {
         Ok(secs as i32)
     } else {
@@ -261,11 +271,19 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(duration_seconds(900).unwrap(), 900);
-        assert_eq!(duration_seconds(43200).unwrap(), 43200);
-        assert!(duration_seconds(899).unwrap_err().is_invalid_input());
-        assert!(duration_seconds(43201).is_err());
-        assert!(duration_seconds(u64::MAX).is_err());
+        let secs = Duration::from_secs;
+        assert_eq!(duration(secs(900)).unwrap(), 900);
+        assert_eq!(duration(secs(43200)).unwrap(), 43200);
+        assert!(duration(secs(899)).unwrap_err().is_invalid_input());
+        assert!(duration(secs(43201)).is_err());
+        assert!(duration(secs(u64::MAX)).is_err());
+        assert!(duration(Duration::ZERO).is_err());
+        let fraction = duration(Duration::from_millis(900_500)).unwrap_err();
+        assert!(fraction.is_invalid_input());
+        assert!(
+            fraction.to_string().contains("whole number of seconds"),
+            "{fraction}"
+        );
     }
 
     #[test]

@@ -7,6 +7,9 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use cross_account_dynamodb::{AssumedRoleCredentials, AuthVerifier, DaxGateway, TlsConfig};
 
+use std::sync::Arc;
+
+use super::stack_keys::StackKeys;
 use super::{unique_name, Stack};
 
 /// Account A's cross-account role, assumed from B's user with the ExternalId (session name
@@ -28,7 +31,9 @@ pub async fn verified_gateway(stack: &Stack, nodes: usize, tls: Option<TlsConfig
     let mut b = DaxGateway::builder()
         .backend(&backend)
         .nodes(nodes)
-        .auth(AuthVerifier::LocalStack(stack.control_url().to_owned()));
+        .auth(AuthVerifier::KeyStore(Arc::new(StackKeys::new(
+            stack.control_url(),
+        ))));
     if let Some(tls) = tls {
         b = b.tls(tls);
     }

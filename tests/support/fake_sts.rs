@@ -43,6 +43,13 @@ pub enum Reply {
     /// Role chaining: ValidationError for DurationSeconds > 3600 on requests signed with a
     /// session token, else credentials for this long.
     ChainingCapped(Duration),
+    /// Accept the request and never answer (a hung STS).
+    Hang,
+    /// HTTP 200 with a truncated body that still carries a secret key and session token
+    /// (those of the next issue number, see `secrets_of`).
+    Truncated,
+    /// HTTP 403 AccessDenied whose message echoes the request's ExternalId.
+    AccessDeniedEchoingExternalId,
 }
 
 /// One request the fake received.
@@ -86,6 +93,7 @@ struct State {
     latency: Duration,
     requests: Vec<Request>,
     issued: u64,
+    plant_secrets: bool,
 }
 
 /// The fake STS. Clone it freely: clones share state.
@@ -107,6 +115,7 @@ impl FakeSts {
                 latency: Duration::ZERO,
                 requests: Vec::new(),
                 issued: 0,
+                plant_secrets: false,
             })),
             time: SharedTimeSource::new(time),
             sleep: SharedAsyncSleep::new(sleep),
@@ -121,6 +130,12 @@ impl FakeSts {
     /// Answer the next requests with these, in order.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.state.lock().unwrap().script.extend(replies);
+    }
+
+    /// Plant secrets in every STS error body, outside the parsed code and message: the secret
+    /// key and session token `secrets_of(PLANTED)` and the request's ExternalId.
+    pub fn plant_secrets(&self, on: bool) {
+        self.state.lock().unwrap().plant_secrets = on;
     }
 
     /// Every STS answer takes this long (on the injected sleep); DynamoDB answers at once.
@@ -161,6 +176,9 @@ impl FakeSts {
         )
     }
 
+    /// The issue number whose secrets `plant_secrets` plants.
+    pub const PLANTED: u64 = 9999;
+
     pub fn access_key_of(n: u64) -> String {
         format!("ASIAFAKE{n:012}")
     }
@@ -193,7 +211,7 @@ impl FakeSts {
             .build()
     }
 
-    fn answer(&self, request: &HttpRequest) -> (Duration, u16, String) {
+    fn answer(&self, request: &HttpRequest) -> Option<(Duration, u16, String)> {
         let body = request
             .body()
             .bytes()
@@ -228,7 +246,7 @@ impl FakeSts {
                 ),
             };
             // DynamoDB answers at once; the latency setting is STS's.
-            return (Duration::ZERO, status, body);
+            return Some((Duration::ZERO, status, body));
         }
         let duration: Option<u64> = params.get("DurationSeconds").and_then(|d| d.parse().ok());
         st.requests.push(Request {
@@ -285,14 +303,48 @@ impl FakeSts {
                 ),
             ),
             Reply::Validation(message) => (400, error_xml("Sender", "ValidationError", &message)),
+            Reply::Hang => return None,
+            Reply::Truncated => {
+                let full = credentials_xml(st.issued + 1, now + Duration::from_secs(3600), &params);
+                // Cut inside the expiration, after the secrets: it cannot be parsed.
+                let cut = full.find("</Expiration>").expect("has an expiration");
+                (200, full[..cut - 4].to_owned())
+            }
+            Reply::AccessDeniedEchoingExternalId => (
+                403,
+                error_xml(
+                    "Sender",
+                    "AccessDenied",
+                    &format!(
+                        "User: arn:aws:iam::222222222222:user/app is not authorized to perform: \
+                         sts:AssumeRole on resource: {} with ExternalId {}",
+                        params.get("RoleArn").map(String::as_str).unwrap_or(""),
+                        params.get("ExternalId").map(String::as_str).unwrap_or("")
+                    ),
+                ),
+            ),
         };
-        (latency, status, body)
+        let body = if st.plant_secrets && status != 200 {
+            let (secret, token) = FakeSts::secrets_of(FakeSts::PLANTED);
+            let external_id = params.get("ExternalId").map(String::as_str).unwrap_or("");
+            body.replace(
+                "<RequestId>",
+                &format!(
+                    "<Detail><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><ExternalId>{external_id}</ExternalId></Detail><RequestId>"
+                ),
+            )
+        } else {
+            body
+        };
+        Some((latency, status, body))
     }
 }
 
 impl HttpConnector for FakeSts {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let (latency, status, body) = self.answer(&request);
+        let Some((latency, status, body)) = self.answer(&request) else {
+            return HttpConnectorFuture::new(std::future::pending());
+        };
         let sleep = self.sleep.clone();
         HttpConnectorFuture::new(async move {
             if !latency.is_zero() {
@@ -308,6 +360,12 @@ impl HttpConnector for FakeSts {
                 SdkBody::from(body),
             );
             response.headers_mut().insert("content-type", content_type);
+            if status != 200 && content_type == "text/xml" {
+                // STS sends its request id as a header too.
+                response
+                    .headers_mut()
+                    .insert("x-amzn-requestid", "fake-error");
+            }
             Ok(response)
         })
     }

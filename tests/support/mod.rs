@@ -17,6 +17,8 @@ pub mod gateway;
 pub mod http;
 pub mod matrix;
 pub mod metadata;
+#[cfg(feature = "gateway")]
+pub mod stack_keys;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -134,7 +134,7 @@ def reason_json(reason: dict) -> dict:
 def dax_reasons(flat, client, keys):
     """amazondax 2.1.0 hands the DAX details' fourth element through undecoded: a flat list of
     (code, message, item) triples, item = CBOR bytes <attrListId, values...> without the key
-    (docs/dax-protocol.md section 7.4). Decode the item with the client's own decoder and
+    (docs/dax-protocol.md §7.4). Decode the item with the client's own decoder and
     attribute-list lookup, and add the request's key back (as the Node client does)."""
     out = []
     for i in range(0, len(flat) - 2, 3):
