@@ -345,71 +345,6 @@ async fn undecodable_frames_close_the_connection() {
 // ---------------------------------------------------------------------------------------------
 // The `dax-local` binary (crate xacct-dax-local), run as a user would.
 
-fn dax_local_binary() -> std::path::PathBuf {
-    // target/<profile>/deps/<this test> -> target/<profile>/dax-local
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join(format!("dax-local{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p xacct-dax-local` (`cargo nextest run \
-         --workspace` builds it)",
-        path.display()
-    );
-    path
-}
-
-/// Starts `dax-local` with `args` against the stack, as account A, and returns it with the
-/// endpoint from its first line (`listening on dax://…`).
-fn start_dax_local(stack: &Stack, args: &[&str]) -> (DaxLocal, String) {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-
-    let mut child = gw::ChildGuard(Some(
-        Command::new(dax_local_binary())
-            .args(["--backend", stack.endpoint(), "--region", stack.region()])
-            .args(["--listen", "127.0.0.1:0", "--stdin-close"])
-            .args(args)
-            .env_clear()
-            .env("AWS_ACCESS_KEY_ID", stack.var("A_ACCESS_KEY_ID"))
-            .env("AWS_SECRET_ACCESS_KEY", stack.var("A_SECRET_ACCESS_KEY"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start dax-local"),
-    ));
-    let proc = child.0.as_mut().unwrap();
-    let mut stdout = std::io::BufReader::new(proc.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let endpoint = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line: {first:?}"))
-        .to_owned();
-    assert!(endpoint.starts_with("dax://127.0.0.1:"), "{endpoint}");
-    (DaxLocal(child, stdout), endpoint)
-}
-
-/// A running `dax-local` and its stdout (kept open: it prints more lines).
-struct DaxLocal(
-    gw::ChildGuard,
-    std::io::BufReader<std::process::ChildStdout>,
-);
-
-/// Closes `dax-local`'s stdin (`--stdin-close`) and checks that it exits cleanly.
-fn stop_dax_local(DaxLocal(mut child, _stdout): DaxLocal) {
-    drop(child.0.as_mut().unwrap().stdin.take());
-    let status = child.wait_with_timeout(Duration::from_secs(10)).status;
-    assert!(status.success(), "{status}");
-}
-
 /// `dax-local` prints `listening on dax://127.0.0.1:PORT` first, serves an official client with
 /// the backend credentials from the AWS environment variables, and refuses a non-loopback
 /// address unless told otherwise.
@@ -418,7 +353,7 @@ async fn dax_local_serves_an_official_client() {
     use std::process::Command;
 
     let stack = Stack::shared();
-    let (child, endpoint) = start_dax_local(stack, &["--nodes", "2"]);
+    let (child, endpoint) = gw::DaxLocal::start(stack, &["--nodes", "2"]);
     let pk = support::unique_name("dax-local");
     let ops = json!([
         {"op": "PutItem", "params": {"TableName": stack.table(),
@@ -428,9 +363,9 @@ async fn dax_local_serves_an_official_client() {
     ]);
     let r = gw::run(ClientRun::new(Official::Python, &endpoint, stack), ops).await;
     assert_eq!(gw::output(&r[1])["Item"]["pk"], json!({"S": pk}));
-    stop_dax_local(child);
+    child.stop();
 
-    let refused = Command::new(dax_local_binary())
+    let refused = Command::new(gw::dax_local_binary())
         .args(["--listen", "0.0.0.0:0", "--region", "us-east-1"])
         .env_clear()
         .output()
@@ -459,7 +394,7 @@ async fn dax_local_auth_file_admits_only_its_keys() {
         "# the only key allowed\nAKIDLISTED0000000001 listed-secret-value\n",
     )
     .unwrap();
-    let (child, endpoint) = start_dax_local(stack, &["--auth-file", file.to_str().unwrap()]);
+    let (child, endpoint) = gw::DaxLocal::start(stack, &["--auth-file", file.to_str().unwrap()]);
     let get = json!([
         {"op": "GetItem", "params": {"TableName": stack.table(),
             "Key": {"pk": {"S": "absent"}, "sk": {"N": "1"}}}},
@@ -482,10 +417,10 @@ async fn dax_local_auth_file_admits_only_its_keys() {
         "an unlisted key is refused: {}",
         r[0]
     );
-    stop_dax_local(child);
+    child.stop();
 
     std::fs::write(&file, "AKID only-two-fields-expected extra\n").unwrap();
-    let bad = Command::new(dax_local_binary())
+    let bad = Command::new(gw::dax_local_binary())
         .args([
             "--region",
             "us-east-1",

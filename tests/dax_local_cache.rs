@@ -632,7 +632,7 @@ async fn the_binary_caches_with_the_cache_flag_only() {
         for client in Official::BOTH {
             let who = format!("{} {args:?}", client.name());
             put(1).await.unwrap();
-            let (child, endpoint) = binary::start(stack, args);
+            let (child, endpoint) = gw::DaxLocal::start(stack, args);
             let mut run = ClientRun::new(client, &endpoint, stack);
             run.admin = None;
             let r = gw::run(run.clone(), json!([get(&t, "k")])).await;
@@ -642,76 +642,10 @@ async fn the_binary_caches_with_the_cache_flag_only() {
             let expect = if cached { 1 } else { 2 };
             assert_eq!(v(&r[0]), Some(expect), "{who}: item cache on: {cached}");
             assert_eq!(vs(&r[1]), vec![2], "{who}: query TTL 0 or no cache");
-            binary::stop(child);
+            child.stop();
         }
     }
     let _ = direct.delete_table().table_name(&t).send().await;
-}
-
-mod binary {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-
-    use super::*;
-
-    fn path() -> std::path::PathBuf {
-        // target/<profile>/deps/<this test> -> target/<profile>/dax-local
-        let exe = std::env::current_exe().unwrap();
-        let path = exe
-            .parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join(format!("dax-local{}", std::env::consts::EXE_SUFFIX));
-        assert!(
-            path.exists(),
-            "{} is missing: build it with `cargo build -p xacct-dax-local`",
-            path.display()
-        );
-        path
-    }
-
-    /// A running `dax-local` and its stdout (kept open).
-    pub(super) struct Running(
-        gw::ChildGuard,
-        #[allow(dead_code)] std::io::BufReader<std::process::ChildStdout>,
-    );
-
-    /// Starts `dax-local` with `args` against the stack, as account A; its endpoint.
-    pub(super) fn start(stack: &Stack, args: &[&str]) -> (Running, String) {
-        let mut child = gw::ChildGuard(Some(
-            Command::new(path())
-                .args(["--backend", stack.endpoint(), "--region", stack.region()])
-                .args(["--listen", "127.0.0.1:0", "--stdin-close"])
-                .args(args)
-                .env_clear()
-                .env("AWS_ACCESS_KEY_ID", stack.var("A_ACCESS_KEY_ID"))
-                .env("AWS_SECRET_ACCESS_KEY", stack.var("A_SECRET_ACCESS_KEY"))
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("start dax-local"),
-        ));
-        let proc = child.0.as_mut().unwrap();
-        let mut stdout = std::io::BufReader::new(proc.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        let endpoint = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line: {first:?}"))
-            .to_owned();
-        (Running(child, stdout), endpoint)
-    }
-
-    /// Closes its stdin (`--stdin-close`) and checks that it exits cleanly.
-    pub(super) fn stop(Running(mut child, _): Running) {
-        drop(child.0.as_mut().unwrap().stdin.take());
-        let status = child.wait_with_timeout(Duration::from_secs(10)).status;
-        assert!(status.success(), "{status}");
-    }
 }
 
 /// Our client, driven by the same JSON ops as the official clients (the subset these tests

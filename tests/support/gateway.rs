@@ -397,3 +397,69 @@ impl LoadDriver {
         (ops, summary)
     }
 }
+
+/// The `dax-local` binary cargo built beside the test binaries.
+pub fn dax_local_binary() -> PathBuf {
+    // target/<profile>/deps/<this test> -> target/<profile>/dax-local
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join(format!("dax-local{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build -p xacct-dax-local --bin dax-local` \
+         (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A running `dax-local` and its stdout (kept open: it prints more lines after the first).
+#[derive(Debug)]
+pub struct DaxLocal(ChildGuard, std::io::BufReader<std::process::ChildStdout>);
+
+impl DaxLocal {
+    /// Starts `dax-local` with `args` against the stack, as account A; returns it with the
+    /// endpoint from its first line (`listening on dax://…`).
+    pub fn start(stack: &Stack, args: &[&str]) -> (DaxLocal, String) {
+        use std::io::BufRead;
+
+        let mut child = ChildGuard(Some(
+            Command::new(dax_local_binary())
+                .args(["--backend", stack.endpoint(), "--region", stack.region()])
+                .args(["--listen", "127.0.0.1:0", "--stdin-close"])
+                .args(args)
+                .env_clear()
+                .env("AWS_ACCESS_KEY_ID", stack.var("A_ACCESS_KEY_ID"))
+                .env("AWS_SECRET_ACCESS_KEY", stack.var("A_SECRET_ACCESS_KEY"))
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start dax-local"),
+        ));
+        let proc = child.0.as_mut().unwrap();
+        let mut stdout = std::io::BufReader::new(proc.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let endpoint = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line: {first:?}"))
+            .to_owned();
+        assert!(endpoint.starts_with("dax://127.0.0.1:"), "{endpoint}");
+        (DaxLocal(child, stdout), endpoint)
+    }
+
+    /// Closes its stdin (`--stdin-close`) and checks that it exits cleanly.
+    pub fn stop(self) {
+        let DaxLocal(mut child, _stdout) = self;
+        drop(child.0.as_mut().unwrap().stdin.take());
+        let status = child.wait_with_timeout(Duration::from_secs(10)).status;
+        assert!(status.success(), "{status}");
+    }
+}
