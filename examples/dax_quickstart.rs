@@ -24,6 +24,8 @@
 // Examples are applications: they may read the real clock.
 #![allow(clippy::disallowed_methods)]
 
+#[path = "../tests/support/http.rs"]
+mod http;
 #[path = "../tests/support/stack_keys.rs"]
 mod stack_keys;
 mod support;

@@ -3,16 +3,15 @@
 //! read again on every lookup, so `POST {control}/expire-key` takes effect at once.
 //!
 //! Test support, not library code: the stack's control endpoints are this repository's own.
-//! Self-contained (std, serde_json and the SDK's date parser) so that `examples/` can include it
-//! with `#[path]`.
+//! It needs only its sibling `http` module, so `examples/` can include both with `#[path]`.
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_smithy_types::date_time::{DateTime, Format};
 use cross_account_dynamodb::dax::gateway::{KeyLookup, KeySecret, KeyStore};
+
+use super::http;
 
 /// The stack's session keys, looked up at its control URL (`XACCT_STACK_CONTROL_URL`, ending
 /// in `/_stack`, or the stack's base URL).
@@ -33,14 +32,15 @@ impl KeyStore for StackKeys {
     fn lookup<'a>(&'a self, access_key_id: &'a str) -> KeyLookup<'a> {
         let url = session_url(&self.control, access_key_id);
         Box::pin(async move {
-            let (status, body) = tokio::task::spawn_blocking(move || get(&url)).await??;
-            if status == 404 {
+            let reply = tokio::task::spawn_blocking(move || http::get(&url)).await??;
+            if reply.status == 404 {
                 return Ok(None);
             }
-            if !(200..300).contains(&status) {
+            if !(200..300).contains(&reply.status) {
+                let status = reply.status;
                 return Err(format!("the session lookup answered HTTP {status}").into());
             }
-            parse_session(&body)
+            parse_session(&reply.body)
                 .map(Some)
                 .ok_or_else(|| "the session reply has no secret".into())
         })
@@ -55,17 +55,7 @@ fn session_url(control: &str, key: &str) -> String {
     } else {
         format!("{base}/_stack")
     };
-    let key: String = key
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("{base}/session?access_key_id={key}")
+    format!("{base}/session?access_key_id={}", http::encode(key))
 }
 
 fn parse_session(body: &str) -> Option<KeySecret> {
@@ -80,32 +70,6 @@ fn parse_session(body: &str) -> Option<KeySecret> {
         Some(at) => secret.expires_at(at),
         None => secret,
     })
-}
-
-/// One HTTP/1.0 GET to a loopback control endpoint: status and body.
-fn get(url: &str) -> std::io::Result<(u16, String)> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| std::io::Error::other(format!("not an http:// URL: {url}")))?;
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = TcpStream::connect(authority)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("malformed HTTP response"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("malformed status line: {head}")))?;
-    Ok((status, body.to_owned()))
 }
 
 #[cfg(test)]

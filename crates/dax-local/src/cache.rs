@@ -396,8 +396,13 @@ impl Caches {
         }
     }
 
+    /// When an entry filled now expires: `None` (never) for a zero TTL, and for a TTL so long
+    /// that the time would overflow.
     fn expiry(&self, ttl: Duration) -> Option<SystemTime> {
-        (!ttl.is_zero()).then(|| self.time.now() + ttl)
+        if ttl.is_zero() {
+            return None;
+        }
+        self.time.now().checked_add(ttl)
     }
 
     /// Empties node `i`'s caches (a killed node loses its memory); its counters stay.
@@ -586,27 +591,7 @@ pub(crate) fn scan_key(input: &ScanInput, exprs: &CompiledExpressions) -> CacheK
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    /// A settable clock.
-    #[derive(Debug, Clone)]
-    struct ManualTimeSource(Arc<Mutex<SystemTime>>);
-
-    impl ManualTimeSource {
-        fn new(t: SystemTime) -> Self {
-            ManualTimeSource(Arc::new(Mutex::new(t)))
-        }
-
-        fn advance(&self, d: Duration) {
-            *self.0.lock().unwrap() += d;
-        }
-    }
-
-    impl aws_smithy_async::time::TimeSource for ManualTimeSource {
-        fn now(&self) -> SystemTime {
-            *self.0.lock().unwrap()
-        }
-    }
+    use aws_smithy_async::test_util::ManualTimeSource;
 
     fn s(v: &str) -> AttributeValue {
         AttributeValue::S(v.to_owned())
@@ -639,6 +624,12 @@ mod tests {
         c.fill_item(Some(0), "t", &key("a"), None);
         clock.advance(Duration::from_secs(365 * 86_400));
         assert_eq!(c.get_item(Some(0), "t", &key("a")), Some(None));
+
+        // A TTL past the end of time (`--item-ttl-ms` of u64::MAX) never expires, never panics.
+        let (c, clock) = caches(CacheConfig::default().item_ttl(Duration::from_millis(u64::MAX)));
+        c.fill_item(Some(0), "t", &key("a"), Some(key("a")));
+        clock.advance(Duration::from_secs(365 * 86_400));
+        assert_eq!(c.get_item(Some(0), "t", &key("a")), Some(Some(key("a"))));
     }
 
     #[test]

@@ -422,9 +422,10 @@ impl Forward for op::GetItem {
         let paths = or_reply!(backend, projection(&exprs));
         // Eventually consistent reads go through the node's item cache.
         let cached = backend.caches.items_on() && input.consistent_read != Some(true);
-        let key = input.key().cloned().unwrap_or_default();
-        if cached {
-            if let Some(hit) = backend.caches.get_item(ctx.node, &table, &key) {
+        // The key is copied only when the cache needs it (not on the pass-through path).
+        let key = cached.then(|| input.key().cloned().unwrap_or_default());
+        if let Some(key) = &key {
+            if let Some(hit) = backend.caches.get_item(ctx.node, &table, key) {
                 let out = GetItemOutput::builder().set_item(hit).build();
                 return backend.reply(|o| {
                     Self::encode_response(&out, &input, &paths, backend.schemas.as_ref(), o)
@@ -441,11 +442,11 @@ impl Forward for op::GetItem {
         .set_expression_attribute_names(non_empty(text.expression_attribute_names))
         .send()
         .await;
-        if let (true, Ok(out)) = (cached, &res) {
+        if let (Some(key), Ok(out)) = (&key, &res) {
             // whole items: the projection is applied by the reply encoder
             backend
                 .caches
-                .fill_item(ctx.node, &table, &key, out.item.clone());
+                .fill_item(ctx.node, &table, key, out.item.clone());
         }
         backend.respond::<Self, _, _>(res, &input, &paths, &[&table])
     }

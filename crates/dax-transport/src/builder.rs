@@ -13,7 +13,7 @@ use aws_types::SdkConfig;
 use tokio::sync::watch;
 
 use crate::auth::{AuthPolicy, CredentialSource};
-use crate::endpoint::ClusterUrl;
+use crate::endpoint::ClusterEndpoint;
 use crate::forward::Forwarder;
 use crate::http::{DaxHttpClient, DaxInterceptor};
 use crate::tls::Tls;
@@ -394,7 +394,7 @@ impl DaxTransportBuilder {
     /// ```
     pub fn build(self) -> Result<DaxTransport, ConfigError> {
         let endpoint = self.endpoint;
-        let url = ClusterUrl::parse(&endpoint)?;
+        let url = ClusterEndpoint::parse(&endpoint)?;
         let options = self.options;
         options.validate()?;
         let region = options

@@ -8,9 +8,19 @@ const DAX_PORT: u16 = 8111;
 /// Default port of `daxs://` endpoints.
 const DAXS_PORT: u16 = 9111;
 
-/// A parsed cluster discovery endpoint.
+/// A parsed cluster discovery endpoint: `dax://host[:port]` or `daxs://host[:port]`.
+///
+/// ```
+/// use xacct_dax_transport::ClusterEndpoint;
+///
+/// let e = ClusterEndpoint::parse("daxs://orders.abc123.dax-clusters.eu-west-1.amazonaws.com")?;
+/// assert!(e.tls());
+/// assert_eq!(e.port(), 9111);
+/// assert_eq!(e.region(), Some("eu-west-1"));
+/// # Ok::<(), xacct_dax_transport::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ClusterUrl {
+pub struct ClusterEndpoint {
     /// `daxs://`: TLS to every node, certificates checked against [`host`](Self::host).
     pub(crate) tls: bool,
     /// The hostname (or IP literal), without brackets.
@@ -18,10 +28,16 @@ pub(crate) struct ClusterUrl {
     pub(crate) port: u16,
 }
 
-impl ClusterUrl {
+impl ClusterEndpoint {
     /// Parses `dax://host[:port]` / `daxs://host[:port]` (a trailing `/` is allowed; nothing
-    /// else may follow the authority).
-    pub(crate) fn parse(url: &str) -> Result<Self, ConfigError> {
+    /// else may follow the authority). The default ports are 8111 and 9111.
+    ///
+    /// ```
+    /// let e = xacct_dax_transport::ClusterEndpoint::parse("dax://127.0.0.1:18111")?;
+    /// assert_eq!((e.host(), e.port(), e.tls()), ("127.0.0.1", 18111, false));
+    /// # Ok::<(), xacct_dax_transport::ConfigError>(())
+    /// ```
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
         let bad = |why: &str| {
             ConfigError::invalid(
                 "DAX endpoint",
@@ -73,7 +89,7 @@ impl ClusterUrl {
                 .filter(|p| *p != 0)
                 .ok_or_else(|| bad("the port must be a number from 1 to 65535"))?,
         };
-        Ok(ClusterUrl {
+        Ok(ClusterEndpoint {
             tls,
             host: host.to_owned(),
             port,
@@ -82,12 +98,49 @@ impl ClusterUrl {
 
     /// The region in a cluster hostname: `<name>.<id>.dax-clusters.<region>.amazonaws.com`
     /// (`.com.cn` too), else `None`.
-    pub(crate) fn region(&self) -> Option<&str> {
+    ///
+    /// ```
+    /// let e = xacct_dax_transport::ClusterEndpoint::parse("dax://127.0.0.1")?;
+    /// assert_eq!(e.region(), None);
+    /// # Ok::<(), xacct_dax_transport::ConfigError>(())
+    /// ```
+    pub fn region(&self) -> Option<&str> {
         let labels: Vec<&str> = self.host.split('.').collect();
         let at = labels.iter().position(|l| *l == "dax-clusters")?;
         let region = labels.get(at + 1)?;
         let tail = labels.get(at + 2)?;
         (*tail == "amazonaws" && !region.is_empty()).then_some(region)
+    }
+
+    /// Whether it is `daxs://`: TLS to every node, certificates checked against
+    /// [`host`](Self::host).
+    ///
+    /// ```
+    /// assert!(!xacct_dax_transport::ClusterEndpoint::parse("dax://h")?.tls());
+    /// # Ok::<(), xacct_dax_transport::ConfigError>(())
+    /// ```
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The hostname (or IP literal, without brackets).
+    ///
+    /// ```
+    /// assert_eq!(xacct_dax_transport::ClusterEndpoint::parse("dax://[::1]:9000")?.host(), "::1");
+    /// # Ok::<(), xacct_dax_transport::ConfigError>(())
+    /// ```
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port (8111 for `dax://`, 9111 for `daxs://` when the URL names none).
+    ///
+    /// ```
+    /// assert_eq!(xacct_dax_transport::ClusterEndpoint::parse("dax://h")?.port(), 8111);
+    /// # Ok::<(), xacct_dax_transport::ConfigError>(())
+    /// ```
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The URL as the SDK's endpoint (`dax://host:port`).
@@ -107,18 +160,20 @@ mod tests {
 
     #[test]
     fn schemes_and_default_ports() {
-        let u = ClusterUrl::parse("dax://my.abc.dax-clusters.eu-west-1.amazonaws.com").unwrap();
+        let u =
+            ClusterEndpoint::parse("dax://my.abc.dax-clusters.eu-west-1.amazonaws.com").unwrap();
         assert_eq!((u.tls, u.port), (false, 8111));
         assert_eq!(u.region(), Some("eu-west-1"));
-        let u = ClusterUrl::parse("daxs://my.abc.dax-clusters.us-east-2.amazonaws.com/").unwrap();
+        let u =
+            ClusterEndpoint::parse("daxs://my.abc.dax-clusters.us-east-2.amazonaws.com/").unwrap();
         assert_eq!((u.tls, u.port), (true, 9111));
         assert_eq!(u.region(), Some("us-east-2"));
-        let u = ClusterUrl::parse("dax://127.0.0.1:18111").unwrap();
+        let u = ClusterEndpoint::parse("dax://127.0.0.1:18111").unwrap();
         assert_eq!(
             (u.host.as_str(), u.port, u.region()),
             ("127.0.0.1", 18111, None)
         );
-        let u = ClusterUrl::parse("daxs://[::1]:9000").unwrap();
+        let u = ClusterEndpoint::parse("daxs://[::1]:9000").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("::1", 9000));
         assert_eq!(u.to_url(), "daxs://[::1]:9000");
     }
@@ -136,7 +191,7 @@ mod tests {
             ("dax://h h", "characters a hostname cannot have"),
             ("dax://[::1", "unclosed"),
         ] {
-            let e = ClusterUrl::parse(url).unwrap_err();
+            let e = ClusterEndpoint::parse(url).unwrap_err();
             assert_eq!(e.what(), "DAX endpoint", "{url}");
             let msg = e.to_string();
             assert!(msg.contains(what), "{url}: {msg}");

@@ -124,24 +124,25 @@ use futures_util::future::Either;
 
 pub use builder::{DaxTransport, DaxTransportBuilder, WeakDaxTransport};
 pub use config_error::ConfigError;
+pub use endpoint::ClusterEndpoint;
 pub use error::DaxError;
 pub use options::DaxOptions;
 
 /// Checks a cluster endpoint URL (`dax://host[:port]` or `daxs://host[:port]`) without
-/// building anything: the same check [`DaxTransportBuilder::build`] makes first.
+/// building anything: the same check [`DaxTransportBuilder::build`] makes first
+/// ([`ClusterEndpoint::parse`]).
 ///
 /// ```
 /// assert!(xacct_dax_transport::check_endpoint("daxs://my.abc.dax-clusters.eu-west-1.amazonaws.com").is_ok());
 /// let err = xacct_dax_transport::check_endpoint("https://my-cluster").unwrap_err();
 /// assert!(err.problem().contains("dax://"));
 /// ```
-pub fn check_endpoint(endpoint: &str) -> Result<(), ConfigError> {
-    ClusterUrl::parse(endpoint).map(drop)
+pub fn check_endpoint(endpoint: &str) -> Result<ClusterEndpoint, ConfigError> {
+    ClusterEndpoint::parse(endpoint)
 }
 
 use auth::AuthPolicy;
 use builder::{KeyRejected, RotationCounter};
-use endpoint::ClusterUrl;
 use tls::Tls;
 
 use auth::{AuthStamp, Current};
@@ -155,7 +156,7 @@ use xacct_dax_protocol::codec::{sign_authorization, Method, SigningInputs, DAX_H
 /// Everything configurable, resolved (defaults from docs/dax-protocol.md §1.7, Go flavour).
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
-    pub(crate) url: ClusterUrl,
+    pub(crate) url: ClusterEndpoint,
     pub(crate) region: String,
     pub(crate) connect_override: Option<SocketAddr>,
     pub(crate) max_connections_per_node: usize,

@@ -42,40 +42,20 @@ struct Url {
     tls: bool,
     host: String,
     port: u16,
+    /// The region the cluster hostname names (the transport's rule).
+    region: Option<String>,
 }
 
 impl Url {
+    /// The transport's own parse (one grammar for `dax://` URLs).
     fn parse(endpoint: &str) -> Result<Url, String> {
-        xacct_dax_transport::check_endpoint(endpoint).map_err(|e| e.to_string())?;
-        let (tls, rest) = if let Some(r) = endpoint.strip_prefix("daxs://") {
-            (true, r)
-        } else if let Some(r) = endpoint.strip_prefix("dax://") {
-            (false, r)
-        } else {
-            return Err(format!("`{endpoint}` is not a dax:// or daxs:// URL"));
-        };
-        let rest = rest.trim_end_matches('/');
-        let default_port = if tls { 9111 } else { 8111 };
-        let (host, port) = if let Some(stripped) = rest.strip_prefix('[') {
-            // [v6]:port
-            let (h, after) = stripped
-                .split_once(']')
-                .ok_or_else(|| format!("`{endpoint}`: unclosed ["))?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => p.parse().map_err(|_| format!("`{endpoint}`: bad port"))?,
-                None => default_port,
-            };
-            (h.to_owned(), port)
-        } else {
-            match rest.rsplit_once(':') {
-                Some((h, p)) => (
-                    h.to_owned(),
-                    p.parse().map_err(|_| format!("`{endpoint}`: bad port"))?,
-                ),
-                None => (rest.to_owned(), default_port),
-            }
-        };
-        Ok(Url { tls, host, port })
+        let e = xacct_dax_transport::ClusterEndpoint::parse(endpoint).map_err(|e| e.to_string())?;
+        Ok(Url {
+            tls: e.tls(),
+            host: e.host().to_owned(),
+            port: e.port(),
+            region: e.region().map(str::to_owned),
+        })
     }
 
     /// `<cluster>` of `<cluster>.<id>.dax-clusters.<region>.amazonaws.com`.
@@ -87,8 +67,7 @@ impl Url {
     }
 
     fn region(&self) -> Option<&str> {
-        let (_, after) = self.host.split_once(".dax-clusters.")?;
-        after.split('.').next()
+        self.region.as_deref()
     }
 }
 
