@@ -66,7 +66,7 @@ impl AssumedRoleCredentials {
     /// ```
     pub fn dynamodb_config(&self) -> aws_sdk_dynamodb::config::Builder {
         let (shared, cache) = self.shared_with_cache();
-        let mut builder = aws_sdk_dynamodb::config::Builder::from(&self.inner().services);
+        let mut builder = aws_sdk_dynamodb::config::Builder::from(self.inner().services());
         builder.set_credentials_provider(Some(shared));
         builder
             .identity_cache(cache)
@@ -110,7 +110,7 @@ impl AssumedRoleCredentials {
     pub fn sdk_config(&self) -> SdkConfig {
         let (shared, cache) = self.shared_with_cache();
         self.inner()
-            .services
+            .services()
             .to_builder()
             .credentials_provider(shared)
             .identity_cache(cache)
@@ -121,7 +121,7 @@ impl AssumedRoleCredentials {
     /// The `SdkConfig`'s HTTP client (or the SDK's default), wrapped so that a response
     /// rejecting these credentials invalidates them and a DynamoDB denial is explained.
     fn invalidating_http_client(&self) -> InvalidatingHttpClient {
-        InvalidatingHttpClient::new(self.inner().services.http_client(), self.clone())
+        InvalidatingHttpClient::new(self.inner().services().http_client(), self.clone())
     }
 
     /// The provider as the SDK takes it, and the pass-through identity cache that serves it

@@ -156,6 +156,26 @@ impl Error {
         }
     }
 
+    /// STS throttled the AssumeRole call (`Throttling`): the source account's STS request rate
+    /// is over its limit (shared by every caller in the account and Region). Retryable.
+    ///
+    /// ```
+    /// # fn f(err: cross_account_dynamodb::Error) {
+    /// if err.is_throttling() {
+    ///     eprintln!("STS is throttling this account: slow down ({err})");
+    /// }
+    /// # }
+    /// ```
+    pub fn is_throttling(&self) -> bool {
+        match &*self.0 {
+            Repr::Sts { source, .. } => source
+                .downcast_ref::<crate::credentials::StsErrorSummary>()
+                .is_some_and(crate::credentials::StsErrorSummary::is_throttling),
+            Repr::Expired { source, .. } => source.as_ref().is_some_and(Error::is_throttling),
+            _ => false,
+        }
+    }
+
     pub(crate) fn invalid_input(what: &'static str, problem: impl Into<String>) -> Self {
         Error(Arc::new(Repr::InvalidInput {
             what,

@@ -82,7 +82,7 @@ pub use credentials::{
     ProfileCredentialsBuilder, RefreshEvent, RefreshPolicy, Rotation,
 };
 pub use error::{Error, ErrorKind};
-pub use pool::{CrossAccountPool, CrossAccountPoolBuilder, RoleSpec};
+pub use pool::{CrossAccountPool, CrossAccountPoolBuilder, PoolStats, RoleSpec};
 #[cfg(feature = "gateway")]
 #[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
 pub use xacct_dax_local::{AuthVerifier, DaxGateway, DaxGatewayBuilder, GatewayError, TlsConfig};

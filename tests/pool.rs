@@ -90,12 +90,31 @@ async fn at_the_bound_the_least_recently_used_role_is_dropped_but_its_clients_li
     advance(&time, Duration::from_secs(1)).await;
     pool.credentials(RoleSpec::new(role(3))).await.unwrap();
     assert_eq!(pool.len(), 2, "bounded");
-    // role 1 was dropped from the pool: asking again assumes it anew...
-    pool.credentials(RoleSpec::new(role(1))).await.unwrap();
-    assert_eq!(assumed(&sts, &role(1)), 2);
-    // ...while the provider handed out before keeps refreshing on its own.
+    // role 1 was dropped from the pool, but `first` still holds it: it keeps refreshing...
     advance(&time, Duration::from_secs(3600)).await;
     assert!(first.status().refresh_count >= 1, "{:?}", first.status());
+    let calls = assumed(&sts, &role(1));
+    // ...and asking again re-adopts that provider rather than assuming the role a second time.
+    let again = pool.credentials(RoleSpec::new(role(1))).await.unwrap();
+    assert_eq!(assumed(&sts, &role(1)), calls);
+    assert_eq!(again.status().generation, first.status().generation);
+    assert_eq!(pool.len(), 1, "roles 2 and 3 went idle in that hour");
+}
+
+#[tokio::test]
+async fn a_dropped_role_nobody_holds_is_assumed_anew() {
+    let (time, sts) = setup(3600);
+    let pool = CrossAccountPool::builder()
+        .configure(&sts.sdk_config(1))
+        .max_roles(1)
+        .build();
+    pool.credentials(RoleSpec::new(role(1))).await.unwrap();
+    advance(&time, Duration::from_secs(1)).await;
+    pool.credentials(RoleSpec::new(role(2))).await.unwrap();
+    assert_eq!(pool.len(), 1);
+    assert!(pool.status(&RoleSpec::new(role(1))).is_none());
+    pool.credentials(RoleSpec::new(role(1))).await.unwrap();
+    assert_eq!(assumed(&sts, &role(1)), 2);
 }
 
 #[tokio::test]

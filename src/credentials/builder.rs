@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -12,11 +12,12 @@ use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::IdentityCache;
 use aws_smithy_async::rt::sleep::{default_async_sleep, AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
+use aws_smithy_types::retry::RetryConfig;
 
-use super::options::{role_option_setters, RoleOptions};
+use super::options::{default_session_name, role_option_setters, RoleOptions};
 use super::policy::{RefreshPolicy, MAX_SLEEP};
 use super::provider::AssumedRoleCredentials;
-use super::refresh::{RefreshCallback, Refresher, Trigger};
+use super::refresh::{Driver, RefreshCallback, RefreshEnv, Refresher, Trigger};
 use super::status::RefreshEvent;
 use super::sts::{AssumeRoleParams, MfaTokenFn, StsCaller, CHAINED_MAX_SECONDS};
 use super::validate;
@@ -58,7 +59,6 @@ pub struct AssumedRoleCredentialsBuilder {
     pub(super) sdk_config: Option<SdkConfig>,
     source: Option<SharedCredentialsProvider>,
     source_is_assumed_role: bool,
-    pub(super) region: Option<Region>,
     sts_endpoint_url: Option<String>,
     time: Option<SharedTimeSource>,
     sleep: Option<SharedAsyncSleep>,
@@ -73,7 +73,6 @@ impl fmt::Debug for AssumedRoleCredentialsBuilder {
             .field("refresh_policy", &self.refresh_policy)
             .field("configured", &self.sdk_config.is_some())
             .field("source", &self.source.is_some())
-            .field("region", &self.region)
             .field("on_refresh_callbacks", &self.callbacks.len())
             .finish()
     }
@@ -95,7 +94,6 @@ impl AssumedRoleCredentialsBuilder {
             sdk_config: None,
             source: None,
             source_is_assumed_role: false,
-            region: None,
             sts_endpoint_url: None,
             time: None,
             sleep: None,
@@ -145,12 +143,6 @@ impl AssumedRoleCredentialsBuilder {
         self
     }
 
-    /// The STS region (selects the regional STS endpoint), overriding the `SdkConfig`'s.
-    pub fn region(mut self, region: impl Into<Region>) -> Self {
-        self.region = Some(region.into());
-        self
-    }
-
     /// The STS endpoint (an STS interface VPC endpoint, say), for AssumeRole only: it does not
     /// reach the DynamoDB or other service clients built from this provider.
     pub fn sts_endpoint_url(mut self, url: impl Into<String>) -> Self {
@@ -190,8 +182,7 @@ impl AssumedRoleCredentialsBuilder {
     /// STS is unreachable. The first use waits for the first AssumeRole (bounded by the load
     /// timeout); the background task starts then, or now if a tokio runtime is running.
     pub fn build_deferred(self) -> Result<AssumedRoleCredentials, Error> {
-        validate::role_arn(&self.options.role_arn)?;
-        self.refresh_policy.validate()?;
+        let params = self.params()?;
         let time = self
             .time
             .or_else(|| self.sdk_config.as_ref().and_then(SdkConfig::time_source))
@@ -200,23 +191,54 @@ impl AssumedRoleCredentialsBuilder {
             .sleep
             .or_else(|| self.sdk_config.as_ref().and_then(SdkConfig::sleep_impl))
             .or_else(default_async_sleep)
-            .ok_or_else(|| {
-                Error::invalid_input(
-                    "configuration",
-                    "no async sleep is available; enable the rt-tokio feature of \
-                     aws-smithy-async or pass one with sleep_impl()",
-                )
-            })?;
-        let session_name = match self.options.session_name.clone() {
-            Some(name) => name,
-            None => {
-                let millis = time
-                    .now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_millis();
-                format!("cross-account-dynamodb-{millis}")
-            }
+            .ok_or_else(no_sleep)?;
+        let sdk = self
+            .sdk_config
+            .unwrap_or_else(|| SdkConfig::builder().build());
+        let region = params
+            .options
+            .region
+            .clone()
+            .or_else(|| sdk.region().cloned())
+            .ok_or_else(no_region)?;
+        let source = self
+            .source
+            .or_else(|| sdk.credentials_provider())
+            .ok_or_else(no_source)?;
+        let services = services_config(&sdk, &time, &sleep, Some(&region));
+        let client = sts_client(StsClientSettings {
+            services: &services,
+            source,
+            region,
+            endpoint_url: self.sts_endpoint_url.as_deref(),
+            load_timeout: self.refresh_policy.load_timeout_value(),
+            retries: true,
+        });
+        let env = RefreshEnv {
+            services,
+            policy: self.refresh_policy,
+            sleep,
+            callbacks: self.callbacks,
+        };
+        let refresher = Refresher::new(
+            StsCaller::new(client, params),
+            Arc::new(env),
+            time,
+            Driver::task(),
+        );
+        let creds = AssumedRoleCredentials::from_refresher(refresher);
+        creds.inner().ensure_task();
+        Ok(creds)
+    }
+
+    /// Every AssumeRole parameter, validated, with the default session name filled in. No
+    /// STS client, clock or I/O: a pool calls this for each role it adds.
+    pub(crate) fn params(&self) -> Result<AssumeRoleParams, Error> {
+        validate::role_arn(&self.options.role_arn)?;
+        self.refresh_policy.validate()?;
+        let session_name = match &self.options.session_name {
+            Some(name) => name.clone(),
+            None => default_session_name(&self.options.role_arn),
         };
         validate::session_name(&session_name)?;
         if let Some(id) = &self.options.external_id {
@@ -245,76 +267,92 @@ impl AssumedRoleCredentialsBuilder {
         if let Some((serial, _)) = &self.mfa {
             validate::mfa_serial(serial)?;
         }
-
-        let sdk = self
-            .sdk_config
-            .unwrap_or_else(|| SdkConfig::builder().build());
-        let region = self
-            .region
-            .or_else(|| sdk.region().cloned())
-            .ok_or_else(|| {
-                Error::invalid_input(
-                    "configuration",
-                    "no region for STS; set one on the SdkConfig (AWS_REGION, profile) or call \
-                 .region()",
-                )
-            })?;
-        let source = self
-            .source
-            .or_else(|| sdk.credentials_provider())
-            .ok_or_else(|| {
-                Error::invalid_input(
-                    "configuration",
-                    "no source credentials to call AssumeRole with; pass an SdkConfig that has a \
-                 credentials provider to .configure(), or call .source()",
-                )
-            })?;
-        // What service clients are built from: the SdkConfig as given (its region wins over the
-        // STS-only override), with this provider's clock and sleep.
-        let mut services = sdk
-            .to_builder()
-            .time_source(time.clone())
-            .sleep_impl(sleep.clone());
-        if sdk.region().is_none() {
-            services.set_region(Some(region.clone()));
-        }
-        if sdk.behavior_version().is_none() {
-            services.set_behavior_version(Some(BehaviorVersion::latest()));
-        }
-        let services = services.build();
-        let mut sts = aws_sdk_sts::config::Builder::from(&services)
-            // We cache; a second cache in the STS client would only hide source rotations.
-            .identity_cache(IdentityCache::no_cache())
-            .timeout_config(sts_timeouts(
-                services.timeout_config(),
-                self.refresh_policy.load_timeout_value(),
-            ))
-            .region(region);
-        sts.set_credentials_provider(Some(source));
-        if let Some(url) = self.sts_endpoint_url {
-            sts = sts.endpoint_url(url);
-        }
-        let params = AssumeRoleParams {
+        Ok(AssumeRoleParams {
             options: RoleOptions {
                 session_name: Some(session_name),
-                ..self.options
+                ..self.options.clone()
             },
             duration_seconds,
-            mfa: self.mfa,
-        };
-        let caller = StsCaller::new(aws_sdk_sts::Client::from_conf(sts.build()), params);
-        let refresher = Refresher::new(
-            caller,
-            services,
-            self.refresh_policy,
-            time,
-            sleep,
-            self.callbacks,
-        );
-        let creds = AssumedRoleCredentials::from_refresher(Arc::new(refresher));
-        creds.inner().ensure_task();
-        Ok(creds)
+            mfa: self.mfa.clone(),
+        })
     }
+}
+
+pub(crate) fn no_sleep() -> Error {
+    Error::invalid_input(
+        "configuration",
+        "no async sleep is available; enable the rt-tokio feature of aws-smithy-async or pass \
+         one with sleep_impl()",
+    )
+}
+
+pub(crate) fn no_region() -> Error {
+    Error::invalid_input(
+        "configuration",
+        "no region for STS; set one on the SdkConfig (AWS_REGION, profile) or call .region()",
+    )
+}
+
+pub(crate) fn no_source() -> Error {
+    Error::invalid_input(
+        "configuration",
+        "no source credentials to call AssumeRole with; pass an SdkConfig that has a \
+         credentials provider to .configure(), or call .source()",
+    )
+}
+
+/// What service clients are built from: the `SdkConfig` as given (its region wins over the
+/// STS-only override, which fills in only when it has none), with the provider's clock and
+/// sleep.
+pub(crate) fn services_config(
+    sdk: &SdkConfig,
+    time: &SharedTimeSource,
+    sleep: &SharedAsyncSleep,
+    sts_region: Option<&Region>,
+) -> SdkConfig {
+    let mut services = sdk
+        .to_builder()
+        .time_source(time.clone())
+        .sleep_impl(sleep.clone());
+    if sdk.region().is_none() {
+        services.set_region(sts_region.cloned());
+    }
+    if sdk.behavior_version().is_none() {
+        services.set_behavior_version(Some(BehaviorVersion::latest()));
+    }
+    services.build()
+}
+
+/// How to make an STS client for AssumeRole.
+pub(crate) struct StsClientSettings<'a> {
+    pub(crate) services: &'a SdkConfig,
+    pub(crate) source: SharedCredentialsProvider,
+    pub(crate) region: Region,
+    pub(crate) endpoint_url: Option<&'a str>,
+    pub(crate) load_timeout: Duration,
+    /// Whether the SDK retries (a pool retries itself, so that every request is rationed).
+    pub(crate) retries: bool,
+}
+
+/// The STS client: the source credentials, no identity cache of its own (we cache; a second
+/// cache would only hide source rotations), timeouts bounded by the load timeout.
+pub(crate) fn sts_client(settings: StsClientSettings<'_>) -> aws_sdk_sts::Client {
+    let services = settings.services;
+    let mut sts = aws_sdk_sts::config::Builder::from(services)
+        .identity_cache(IdentityCache::no_cache())
+        .timeout_config(sts_timeouts(
+            services.timeout_config(),
+            settings.load_timeout,
+        ))
+        .region(settings.region);
+    sts.set_credentials_provider(Some(settings.source));
+    if !settings.retries {
+        sts = sts.retry_config(RetryConfig::disabled());
+    }
+    if let Some(url) = settings.endpoint_url {
+        sts = sts.endpoint_url(url);
+    }
+    aws_sdk_sts::Client::from_conf(sts.build())
 }
 
 /// The connect timeout of the STS client when the `SdkConfig` sets none.

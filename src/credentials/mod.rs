@@ -16,9 +16,14 @@ mod sts;
 mod validate;
 
 pub use builder::AssumedRoleCredentialsBuilder;
+pub(crate) use builder::{
+    no_region, no_sleep, no_source, services_config, sts_client, StsClientSettings,
+};
 pub(crate) use options::{role_option_setters, RoleOptions};
 pub use policy::RefreshPolicy;
-pub(crate) use policy::MAX_SLEEP;
+pub(crate) use policy::{add_sat, MAX_SLEEP};
 pub use profile::ProfileCredentialsBuilder;
 pub use provider::AssumedRoleCredentials;
+pub(crate) use refresh::{Driver, RefreshEnv, Refresher};
 pub use status::{CredentialsStatus, RefreshEvent, Rotation};
+pub(crate) use sts::{StsCaller, StsErrorSummary};

@@ -9,6 +9,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use aws_config::Region;
+
 /// What one role is assumed with, before validation (the builder validates at build).
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct RoleOptions {
@@ -21,6 +23,20 @@ pub(crate) struct RoleOptions {
     pub(crate) tags: Vec<(String, String)>,
     pub(crate) transitive_tag_keys: Vec<String>,
     pub(crate) source_identity: Option<String>,
+    /// The Region whose STS issues the credentials.
+    pub(crate) region: Option<Region>,
+}
+
+/// The session name used when none is given: `cross-account-dynamodb-` and 16 hex digits of a
+/// hash of the role ARN. Stable for a role across builds, processes and hosts (so CloudTrail
+/// groups a service's sessions), 39 characters, within STS's `[\w+=,.@-]{2,64}`.
+pub(crate) fn default_session_name(role_arn: &str) -> String {
+    // FNV-1a, 64 bits: fixed by its definition, unlike std's hasher, whose output may change
+    // between Rust releases (the name must not).
+    let hash = role_arn.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("cross-account-dynamodb-{hash:016x}")
 }
 
 impl fmt::Debug for RoleOptions {
@@ -42,6 +58,7 @@ impl fmt::Debug for RoleOptions {
             )
             .field("transitive_tag_keys", &self.transitive_tag_keys)
             .field("source_identity", &self.source_identity)
+            .field("region", &self.region)
             .finish()
     }
 }
@@ -50,7 +67,8 @@ impl fmt::Debug for RoleOptions {
 macro_rules! role_option_setters {
     ($($field:tt).+) => {
         /// The role session name (2–64 of letters, digits and `_+=,.@-`); it shows in account
-        /// A's CloudTrail. Default: `cross-account-dynamodb-<unix millis>`.
+        /// A's CloudTrail. Default: `cross-account-dynamodb-<16 hex digits>`, a hash of the role
+        /// ARN, the same for a role on every build, process and host.
         pub fn session_name(mut self, name: impl Into<String>) -> Self {
             self.$($field).+.session_name = Some(name.into());
             self
@@ -112,6 +130,16 @@ macro_rules! role_option_setters {
             self
         }
 
+        /// The Region whose STS issues the credentials, overriding the `SdkConfig`'s: its
+        /// regional STS endpoint is called (regional endpoints issue tokens that are valid in
+        /// every Region, opt-in ones included). Clients built from these credentials keep the
+        /// `SdkConfig`'s Region. An explicit STS endpoint (`sts_endpoint_url`,
+        /// `AWS_ENDPOINT_URL_STS`) still wins.
+        pub fn region(mut self, region: impl Into<aws_config::Region>) -> Self {
+            self.$($field).+.region = Some(region.into());
+            self
+        }
+
         /// The source identity recorded for the session (2–64 of letters, digits and `_+=,.@-`).
         pub fn source_identity(mut self, identity: impl Into<String>) -> Self {
             self.$($field).+.source_identity = Some(identity.into());
@@ -121,3 +149,30 @@ macro_rules! role_option_setters {
 }
 
 pub(crate) use role_option_setters;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_session_name_is_stable_short_and_valid() {
+        let a = default_session_name("arn:aws:iam::111111111111:role/Reader");
+        assert_eq!(
+            a,
+            default_session_name("arn:aws:iam::111111111111:role/Reader")
+        );
+        assert_ne!(
+            a,
+            default_session_name("arn:aws:iam::222222222222:role/Reader")
+        );
+        // Fixed for good: a change would split every user's CloudTrail history.
+        assert_eq!(
+            default_session_name(""),
+            "cross-account-dynamodb-cbf29ce484222325"
+        );
+        assert_eq!(a.len(), 39);
+        crate::credentials::validate::session_name(&a).unwrap();
+        let long = format!("arn:aws:iam::111111111111:role/{}", "x".repeat(64));
+        assert_eq!(default_session_name(&long).len(), 39);
+    }
+}

@@ -137,12 +137,6 @@ impl ProfileCredentialsBuilder {
         self
     }
 
-    /// The STS region, overriding the `SdkConfig`'s and the profile's.
-    pub fn region(mut self, region: impl Into<Region>) -> Self {
-        self.role = self.role.region(region);
-        self
-    }
-
     /// The STS endpoint; see [`AssumedRoleCredentialsBuilder::sts_endpoint_url`].
     pub fn sts_endpoint_url(mut self, url: impl Into<String>) -> Self {
         self.role = self.role.sts_endpoint_url(url);
@@ -181,14 +175,14 @@ impl ProfileCredentialsBuilder {
         o.external_id = o.external_id.take().or(settings.external_id);
         o.session_name = o.session_name.take().or(settings.session_name);
         o.duration = o.duration.or(settings.duration);
-        if role.region.is_none()
+        if role.options.region.is_none()
             && role
                 .sdk_config
                 .as_ref()
                 .and_then(SdkConfig::region)
                 .is_none()
         {
-            role.region = settings.region.map(Region::new);
+            role.options.region = settings.region.map(Region::new);
         }
         role.set_source(settings.source);
         role.build().await

@@ -72,7 +72,7 @@ impl fmt::Debug for AssumedRoleCredentials {
                 &current.as_ref().map(|c| c.credentials.access_key_id()),
             )
             .field("generation", &current.as_ref().map(|c| c.generation))
-            .field("policy", &self.refresher.policy)
+            .field("policy", self.refresher.policy())
             .finish_non_exhaustive()
     }
 }

@@ -9,9 +9,14 @@
 //! of `Refresher`, and the background task holds no strong reference while it waits on it, so a
 //! hung call cannot keep the provider alive. A flight older than the load timeout is abandoned:
 //! the next waiter starts a new one.
+//!
+//! Two drivers: a standalone provider has its own background task (`Driver::Task`); a pooled
+//! role is driven by its pool's one scheduler (`Driver::Pool`), which queues it by its next
+//! wake-up time, and its AssumeRole calls wait for a token of the pool's budget first (that
+//! wait is not bounded by the load timeout, which bounds each STS call).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
@@ -25,11 +30,24 @@ use tokio::sync::{watch, Notify};
 
 use super::policy::{add_sat, RefreshPolicy, Schedule, MAX_SLEEP};
 use super::status::{CredentialsStatus, RefreshEvent, Rotation};
-use super::sts::{StsCaller, StsCredentials};
+use super::sts::{Attempt, StsCaller, StsCredentials};
 use crate::error::{fmt_time, Error, ErrorKind};
+use crate::pool::dispatch::{Dispatch, Pending};
+use crate::pool::limiter::Priority;
 
 /// Never schedule two proactive refreshes closer than this, whatever STS returns.
 const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
+
+/// A pooled role's STS attempts per flight when STS answers `Throttling` (the pool's STS clients
+/// do not retry: every attempt goes through the pool's budget).
+const MAX_THROTTLED_ATTEMPTS: u32 = 8;
+
+/// A pooled role's STS attempts per flight for other transient failures (the SDK's standard
+/// retry mode makes three).
+const MAX_TRANSIENT_ATTEMPTS: u32 = 3;
+
+/// The longest backoff between a pooled role's attempts within one flight.
+const MAX_ATTEMPT_BACKOFF: Duration = Duration::from_secs(20);
 
 pub(crate) type RefreshCallback = Arc<dyn Fn(&RefreshEvent) + Send + Sync>;
 
@@ -87,50 +105,80 @@ struct RefreshState {
     last_error: Option<(SystemTime, Error)>,
     /// Callers with nothing valid get `last_error` at once until then.
     error_until: Option<SystemTime>,
+    /// Pooled roles: the earliest time this role is queued at in the pool's scheduler.
+    queued: Option<SystemTime>,
     rng: fastrand::Rng,
 }
 
-/// What every clone of an `AssumedRoleCredentials` shares: the credentials being served, the STS
-/// caller, the refresh bookkeeping, and the handle that wakes the background task.
-pub(crate) struct Refresher {
-    pub(crate) sts: Arc<StsCaller>,
+/// What a provider's roles share: a standalone provider has its own, every role of a pool
+/// shares the pool's (no per-role config copy).
+pub(crate) struct RefreshEnv {
     /// What service clients are built from: the source `SdkConfig`'s region and settings
-    /// (not STS-only overrides), with this provider's clock and sleep.
+    /// (not STS-only overrides), with the provider's clock and sleep.
     pub(crate) services: SdkConfig,
     pub(crate) policy: RefreshPolicy,
-    pub(crate) time: SharedTimeSource,
     pub(crate) sleep: SharedAsyncSleep,
+    pub(crate) callbacks: Vec<RefreshCallback>,
+}
+
+/// What refreshes a role ahead of expiry.
+pub(crate) enum Driver {
+    /// Its own background task.
+    Task {
+        /// Wakes the task: a new schedule, an invalidation, or the `Refresher` dropping.
+        wake: Arc<Notify>,
+        running: Arc<AtomicBool>,
+    },
+    /// Its pool's scheduler, which also rations its AssumeRole calls.
+    Pool(Arc<Dispatch>),
+}
+
+impl Driver {
+    /// A driver of its own (a standalone provider).
+    pub(crate) fn task() -> Self {
+        Driver::Task {
+            wake: Arc::new(Notify::new()),
+            running: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// What every clone of an `AssumedRoleCredentials` shares: the credentials being served, the STS
+/// caller, the refresh bookkeeping, and what drives its refreshes.
+pub(crate) struct Refresher {
+    pub(crate) sts: Arc<StsCaller>,
+    env: Arc<RefreshEnv>,
+    pub(crate) time: SharedTimeSource,
     pub(crate) current: ArcSwapOption<CachedCredentials>,
     state: Mutex<RefreshState>,
-    /// Wakes the background task: a new schedule, an invalidation, or `Refresher` dropping.
-    wake: Arc<Notify>,
-    task_running: Arc<AtomicBool>,
-    rotations: watch::Sender<Rotation>,
-    callbacks: Vec<RefreshCallback>,
+    driver: Driver,
+    /// This `Refresher`, for the pool's queue and the flights (never a strong reference).
+    me: Weak<Refresher>,
+    /// Made on the first `subscribe` (most pooled roles never have a subscriber).
+    rotations: OnceLock<watch::Sender<Rotation>>,
 }
 
 impl Drop for Refresher {
     fn drop(&mut self) {
-        // The task holds only a `Weak`; wake it so it sees the provider is gone and exits.
-        self.wake.notify_one();
+        // The task holds only a `Weak`; wake it so it sees the provider is gone and exits. (A
+        // pool's queue holds `Weak`s too, which it skips once they are gone.)
+        if let Driver::Task { wake, .. } = &self.driver {
+            wake.notify_one();
+        }
     }
 }
 
 impl Refresher {
     pub(crate) fn new(
         sts: StsCaller,
-        services: SdkConfig,
-        policy: RefreshPolicy,
+        env: Arc<RefreshEnv>,
         time: SharedTimeSource,
-        sleep: SharedAsyncSleep,
-        callbacks: Vec<RefreshCallback>,
-    ) -> Self {
-        Refresher {
+        driver: Driver,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Refresher {
             sts: Arc::new(sts),
-            services,
-            policy,
+            env,
             time,
-            sleep,
             current: ArcSwapOption::empty(),
             state: Mutex::new(RefreshState {
                 flight: None,
@@ -141,13 +189,26 @@ impl Refresher {
                 consecutive_failures: 0,
                 last_error: None,
                 error_until: None,
+                queued: None,
                 rng: fastrand::Rng::new(),
             }),
-            wake: Arc::new(Notify::new()),
-            task_running: Arc::new(AtomicBool::new(false)),
-            rotations: watch::channel(Rotation::none()).0,
-            callbacks,
-        }
+            driver,
+            me: me.clone(),
+            rotations: OnceLock::new(),
+        })
+    }
+
+    /// The `SdkConfig` service clients are built from.
+    pub(crate) fn services(&self) -> &SdkConfig {
+        &self.env.services
+    }
+
+    pub(crate) fn policy(&self) -> &RefreshPolicy {
+        &self.env.policy
+    }
+
+    fn is_pooled(&self) -> bool {
+        matches!(self.driver, Driver::Pool(_))
     }
 
     fn state(&self) -> MutexGuard<'_, RefreshState> {
@@ -166,14 +227,21 @@ impl Refresher {
         self: &Arc<Self>,
         trigger: Trigger,
     ) -> Result<Arc<CachedCredentials>, Error> {
-        let timeout = self.policy.load_timeout_value();
-        let refresh = std::pin::pin!(self.refresh(trigger));
-        let expired = std::pin::pin!(self.sleep.sleep(timeout.min(MAX_SLEEP)));
-        match future::select(refresh, expired).await {
-            Either::Left((Ok(cached), _)) => Ok(cached),
-            Either::Left((Err(e), _)) if trigger == Trigger::Caller => Err(self.unavailable(e)),
-            Either::Left((Err(e), _)) => Err(e),
-            Either::Right(((), _)) => Err(Error::timed_out(self.role_arn(), timeout)),
+        let timeout = self.policy().load_timeout_value();
+        let outcome = if self.is_pooled() {
+            // The flight bounds each STS attempt; waiting for the pool's token is not bounded.
+            self.refresh(trigger).await
+        } else {
+            let refresh = std::pin::pin!(self.refresh(trigger));
+            let expired = std::pin::pin!(self.env.sleep.sleep(timeout.min(MAX_SLEEP)));
+            match future::select(refresh, expired).await {
+                Either::Left((outcome, _)) => outcome,
+                Either::Right(((), _)) => Err(Error::timed_out(self.role_arn(), timeout)),
+            }
+        };
+        match outcome {
+            Err(e) if trigger == Trigger::Caller => Err(self.unavailable(e)),
+            outcome => outcome,
         }
     }
 
@@ -191,12 +259,15 @@ impl Refresher {
     /// failure).
     fn join(self: &Arc<Self>, trigger: Trigger) -> Joined {
         let now = self.time.now();
-        let timeout = self.policy.load_timeout_value();
+        let timeout = self.policy().load_timeout_value();
         let mut st = self.state();
         if let Some((id, flight, started)) = &st.flight {
-            let stale = now
-                .duration_since(*started)
-                .is_ok_and(|elapsed| elapsed >= timeout);
+            // A pooled flight always ends: each of its STS attempts is bounded, and its wait
+            // for a token is not a hang.
+            let stale = !self.is_pooled()
+                && now
+                    .duration_since(*started)
+                    .is_ok_and(|elapsed| elapsed >= timeout);
             if !stale {
                 return Joined::Flight(flight.clone());
             }
@@ -225,33 +296,60 @@ impl Refresher {
         st.next_flight_id += 1;
         let id = st.next_flight_id;
         let sts = self.sts.clone();
-        let sleep = self.sleep.clone();
         // Only a `Weak`: an abandoned flight must not keep the provider alive.
-        let weak = Arc::downgrade(self);
-        let flight = async move {
-            // The load timeout bounds the STS call itself: a hung call ends here, as a
-            // retryable failure, and the next attempt starts afresh.
-            let fetched = {
-                let fetch = std::pin::pin!(sts.fetch());
-                let expired = std::pin::pin!(sleep.sleep(timeout.min(MAX_SLEEP)));
-                match future::select(fetch, expired).await {
-                    Either::Left((fetched, _)) => fetched,
-                    Either::Right(((), _)) => Err(Error::timed_out(sts.role_arn(), timeout)),
+        let weak = self.me.clone();
+        let flight = match &self.driver {
+            Driver::Task { .. } => {
+                let sleep = self.env.sleep.clone();
+                async move {
+                    let fetched = match timed(sts.fetch(), &sleep, timeout, sts.role_arn()).await {
+                        Ok(fetched) => fetched,
+                        Err(timed_out) => Err(timed_out),
+                    };
+                    finish(&weak, id, now, fetched)
                 }
-            };
-            match weak.upgrade() {
-                Some(refresher) => refresher.complete(id, now, fetched),
-                None => Err(Error::other(
-                    "the provider was dropped while its refresh was in flight",
-                    None,
-                )),
+                .boxed()
+            }
+            Driver::Pool(dispatch) => {
+                let dispatch = dispatch.clone();
+                async move {
+                    let (fetched, started) = pooled_fetch(&dispatch, &sts, &weak, timeout).await;
+                    finish(&weak, id, started, fetched)
+                }
+                .boxed()
             }
         }
-        .boxed()
         .shared();
         st.flight = Some((id, flight.clone(), now));
+        drop(st);
+        if self.is_pooled() {
+            // Runs to its end whoever waits on it, so a caller that gives up does not stall the
+            // role; the task lives as long as the AssumeRole call, not as long as the role.
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(flight.clone().map(drop));
+            }
+        }
         tracing::debug!(role_arn = %self.role_arn(), ?trigger, flight = id, "refreshing credentials");
         Joined::Flight(flight)
+    }
+
+    /// The place a pooled role's AssumeRole takes in the queue for the pool's tokens.
+    fn priority(&self, now: SystemTime) -> Priority {
+        match self.current.load().as_ref().filter(|c| c.servable_at(now)) {
+            // Urgent past the midpoint between the planned refresh and the end of validity.
+            Some(c) => {
+                let s = c.schedule;
+                let half = s
+                    .valid_until
+                    .duration_since(s.refresh_at)
+                    .unwrap_or_default()
+                    / 2;
+                Priority::Refresh {
+                    urgent_from: add_sat(s.refresh_at, half),
+                }
+            }
+            None => Priority::Waiting,
+        }
     }
 
     /// Installs a finished flight's outcome. Runs once per flight, inside the shared future, so
@@ -299,7 +397,7 @@ impl Refresher {
         let (outcome, event) = match fetched {
             Ok(f) => {
                 let unit = st.rng.f64();
-                let schedule = self.policy.schedule(now, f.expiry, unit);
+                let schedule = self.policy().schedule(now, f.expiry, unit);
                 st.generation += 1;
                 st.last_refresh = Some(now);
                 st.consecutive_failures = 0;
@@ -334,11 +432,11 @@ impl Refresher {
                 st.consecutive_failures = st.consecutive_failures.saturating_add(1);
                 st.last_error = Some((now, error.clone()));
                 let retryable = error.is_retryable();
-                st.error_until = Some(add_sat(now, self.policy.error_ttl_for(retryable)));
+                st.error_until = Some(add_sat(now, self.policy().error_ttl_for(retryable)));
                 let valid = self.current.load_full().filter(|c| c.servable_at(now));
                 let valid_until = valid.as_ref().map(|c| c.schedule.valid_until);
                 let unit = st.rng.f64();
-                let next_attempt = self.policy.retry_at(
+                let next_attempt = self.policy().retry_at(
                     now,
                     st.consecutive_failures,
                     retryable,
@@ -366,13 +464,56 @@ impl Refresher {
         };
         drop(st);
         if let RefreshEvent::Refreshed { rotation, .. } = &event {
-            self.rotations.send_replace(rotation.clone());
+            if let Some(rotations) = self.rotations.get() {
+                rotations.send_replace(rotation.clone());
+            }
         }
-        for callback in &self.callbacks {
+        for callback in &self.env.callbacks {
             callback(&event);
         }
-        self.wake.notify_one();
+        self.reschedule();
         outcome
+    }
+
+    /// Tells the driver the schedule changed: wakes the task, or queues the role in its pool's
+    /// scheduler at its next wake-up (unless it is queued that early already).
+    fn reschedule(&self) {
+        match &self.driver {
+            Driver::Task { wake, .. } => wake.notify_one(),
+            Driver::Pool(dispatch) => {
+                let Some(at) = self.next_wake(self.time.now()) else {
+                    return;
+                };
+                {
+                    let mut st = self.state();
+                    if st.queued.is_some_and(|queued| queued <= at) {
+                        return;
+                    }
+                    st.queued = Some(at);
+                }
+                dispatch.schedule(at, self.me.clone());
+            }
+        }
+    }
+
+    /// The pool's scheduler reached this role's entry for `at`.
+    pub(crate) fn on_scheduled(self: &Arc<Self>, at: SystemTime, now: SystemTime) {
+        {
+            let mut st = self.state();
+            if st.queued != Some(at) {
+                // Superseded by an earlier entry, which was handled.
+                return;
+            }
+            st.queued = None;
+        }
+        if self.attempt_due(now) {
+            // Starts the flight (or finds it running); its end reschedules the role.
+            if let Joined::Ready(_) = self.join(Trigger::Forced) {
+                self.reschedule();
+            }
+        } else {
+            self.reschedule();
+        }
     }
 
     /// The error a caller with nothing valid sees: the STS error itself before any credentials
@@ -409,12 +550,28 @@ impl Refresher {
             st.next_attempt = Some(self.time.now());
             st.error_until = None;
         }
-        self.wake.notify_one();
+        self.reschedule();
         true
     }
 
     pub(crate) fn subscribe(&self) -> watch::Receiver<Rotation> {
-        self.rotations.subscribe()
+        let rotations = self
+            .rotations
+            .get_or_init(|| watch::channel(Rotation::none()).0);
+        // Credentials installed before the channel existed (or while it was being made) are
+        // not sent by `complete`: bring the channel up to date here.
+        rotations.send_if_modified(|latest| match self.current.load_full() {
+            Some(c) if c.generation > latest.generation => {
+                *latest = Rotation {
+                    generation: c.generation,
+                    access_key_id: c.credentials.access_key_id().to_owned(),
+                    expiry: c.expiry,
+                };
+                true
+            }
+            _ => false,
+        });
+        rotations.subscribe()
     }
 
     pub(crate) fn status(&self) -> CredentialsStatus {
@@ -436,37 +593,39 @@ impl Refresher {
             invalidated: cached
                 .as_ref()
                 .is_some_and(|c| c.rejected.load(Ordering::Relaxed)),
-            background_task_running: self.task_running.load(Ordering::Relaxed),
+            background_task_running: self.task_running(),
         }
     }
 
     #[inline]
     pub(crate) fn task_running(&self) -> bool {
-        self.task_running.load(Ordering::Acquire)
+        match &self.driver {
+            Driver::Task { running, .. } => running.load(Ordering::Acquire),
+            Driver::Pool(dispatch) => dispatch.is_running(),
+        }
     }
 
-    /// Starts the background task on the current tokio runtime, unless one is running.
-    /// Returns whether a task is running afterwards.
+    /// Starts the background task (a pooled role: its pool's scheduler) on the current tokio
+    /// runtime, unless it runs. Returns whether it runs afterwards.
     pub(crate) fn ensure_task(self: &Arc<Self>) -> bool {
-        if self.task_running.load(Ordering::Acquire) {
+        let (wake, running) = match &self.driver {
+            Driver::Task { wake, running } => (wake, running),
+            Driver::Pool(dispatch) => return dispatch.ensure_running(),
+        };
+        if running.load(Ordering::Acquire) {
             return true;
         }
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return false;
         };
-        if self
-            .task_running
+        if running
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
         {
             return true;
         }
-        let guard = TaskGuard(self.task_running.clone());
-        handle.spawn(background_refresh(
-            Arc::downgrade(self),
-            self.wake.clone(),
-            guard,
-        ));
+        let guard = TaskGuard(running.clone());
+        handle.spawn(background_refresh(self.me.clone(), wake.clone(), guard));
         tracing::debug!(role_arn = %self.role_arn(), "background refresh task started");
         true
     }
@@ -528,7 +687,7 @@ async fn background_refresh(weak: Weak<Refresher>, wake: Arc<Notify>, _guard: Ta
             } else {
                 let wake = inner.next_wake(now);
                 Step::Sleep(
-                    inner.sleep.clone(),
+                    inner.env.sleep.clone(),
                     wake.map(|at| at.duration_since(now).unwrap_or_default().min(MAX_SLEEP)),
                 )
             }
@@ -546,4 +705,111 @@ async fn background_refresh(weak: Weak<Refresher>, wake: Arc<Notify>, _guard: Ta
             Step::Sleep(_, None) => notified.await,
         }
     }
+}
+
+/// Hands a finished flight's outcome to its `Refresher`, if it is still there.
+fn finish(
+    weak: &Weak<Refresher>,
+    id: u64,
+    started: SystemTime,
+    fetched: Result<StsCredentials, Error>,
+) -> Result<Arc<CachedCredentials>, Error> {
+    match weak.upgrade() {
+        Some(refresher) => refresher.complete(id, started, fetched),
+        None => Err(provider_dropped()),
+    }
+}
+
+fn provider_dropped() -> Error {
+    Error::other(
+        "the provider was dropped while its refresh was in flight",
+        None,
+    )
+}
+
+/// `call`, or a timeout error once `timeout` passed on the injected sleep: the load timeout
+/// bounds each STS call, so a hung call ends here as a retryable failure.
+async fn timed<T>(
+    call: impl std::future::Future<Output = T>,
+    sleep: &SharedAsyncSleep,
+    timeout: Duration,
+    role_arn: &str,
+) -> Result<T, Error> {
+    let call = std::pin::pin!(call);
+    let expired = std::pin::pin!(sleep.sleep(timeout.min(MAX_SLEEP)));
+    match future::select(call, expired).await {
+        Either::Left((out, _)) => Ok(out),
+        Either::Right(((), _)) => Err(Error::timed_out(role_arn, timeout)),
+    }
+}
+
+/// A pooled role's AssumeRole: each attempt waits for a token of the pool's budget (the SDK
+/// client does not retry, so every request counts), is bounded by the load timeout, and is
+/// retried here: `Throttling` slows the whole pool and retries with jitter; other transient
+/// failures retry as the SDK's standard mode would. Returns the outcome and when the last
+/// attempt started (the STS latency is measured from there, not from the wait for a token).
+async fn pooled_fetch(
+    dispatch: &Arc<Dispatch>,
+    sts: &StsCaller,
+    weak: &Weak<Refresher>,
+    timeout: Duration,
+) -> (Result<StsCredentials, Error>, SystemTime) {
+    let _pending = Pending::new(&dispatch.counters);
+    let (mut throttled, mut failed) = (0u32, 0u32);
+    loop {
+        let priority = match weak.upgrade() {
+            Some(refresher) => refresher.priority(dispatch.time.now()),
+            None => return (Err(provider_dropped()), dispatch.time.now()),
+        };
+        dispatch.token(priority).await;
+        let started = dispatch.time.now();
+        dispatch.count_sts_call();
+        let error = match timed(
+            sts.fetch_attempt(),
+            &dispatch.sleep,
+            timeout,
+            sts.role_arn(),
+        )
+        .await
+        {
+            Ok(Ok(fetched)) => return (Ok(fetched), started),
+            // The duration was capped to the chained-session hour: ask again at once.
+            Ok(Err(Attempt::ChainCapped)) => continue,
+            Ok(Err(Attempt::Failed(e))) | Err(e) => e,
+        };
+        let attempt = if error.is_throttling() {
+            dispatch.throttled();
+            throttled += 1;
+            (throttled < MAX_THROTTLED_ATTEMPTS).then_some(throttled)
+        } else if error.is_retryable()
+            && matches!(
+                error.kind(),
+                ErrorKind::StsUnavailable | ErrorKind::TimedOut
+            )
+        {
+            failed += 1;
+            (failed < MAX_TRANSIENT_ATTEMPTS).then_some(failed)
+        } else {
+            None
+        };
+        let Some(attempt) = attempt else {
+            return (Err(error), started);
+        };
+        tracing::debug!(
+            role_arn = %sts.role_arn(),
+            error = %error,
+            attempt,
+            "AssumeRole attempt failed; retrying"
+        );
+        dispatch.sleep.sleep(attempt_backoff(attempt)).await;
+    }
+}
+
+/// "Equal jitter" backoff before attempt `n + 1`: uniform in [b/2, b], b = 1 s × 2^(n-1), at
+/// most [`MAX_ATTEMPT_BACKOFF`].
+fn attempt_backoff(n: u32) -> Duration {
+    let b = Duration::from_secs(1)
+        .saturating_mul(2u32.saturating_pow(n.saturating_sub(1).min(16)))
+        .min(MAX_ATTEMPT_BACKOFF);
+    b / 2 + b.mul_f64(fastrand::f64() / 2.0)
 }

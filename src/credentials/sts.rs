@@ -44,6 +44,15 @@ impl std::fmt::Debug for AssumeRoleParams {
     }
 }
 
+/// Why one AssumeRole attempt gave no credentials.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// STS refused the duration for a chained session: the duration is capped now, try again.
+    ChainCapped,
+    /// Anything else, classified.
+    Failed(Error),
+}
+
 /// Credentials fresh from STS.
 #[derive(Clone)]
 pub(crate) struct StsCredentials {
@@ -104,6 +113,28 @@ impl StsCaller {
                     .map_err(|e| self.classify(e))
             }
             result => result.map_err(|e| self.classify(e)),
+        }
+    }
+
+    /// One AssumeRole request, for callers that do their own retries (a pool, whose STS clients
+    /// do not retry so that every request goes through its budget). A refusal of the duration
+    /// because the source is a chained session caps it from then on and asks to be called
+    /// again.
+    pub(crate) async fn fetch_attempt(&self) -> Result<StsCredentials, Attempt> {
+        let duration = self.duration();
+        match self.call(duration).await {
+            Ok(fetched) => Ok(fetched),
+            Err(e) if duration.is_some_and(|d| d > CHAINED_MAX_SECONDS) && is_chaining_cap(&e) => {
+                tracing::warn!(
+                    role_arn = %self.params.options.role_arn,
+                    requested = duration,
+                    "the source credentials are a chained role session, which STS caps at one \
+                     hour; asking for 3600 s from now on"
+                );
+                self.capped_to_chained.store(true, Ordering::Relaxed);
+                Err(Attempt::ChainCapped)
+            }
+            Err(e) => Err(Attempt::Failed(self.classify(e))),
         }
     }
 
@@ -330,6 +361,16 @@ pub(crate) struct StsErrorSummary {
     message: Option<String>,
     request_id: Option<String>,
     http_status: Option<u16>,
+}
+
+impl StsErrorSummary {
+    /// STS said it is throttling the caller.
+    pub(crate) fn is_throttling(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded")
+        )
+    }
 }
 
 impl std::fmt::Display for StsErrorSummary {

@@ -1,0 +1,334 @@
+//! The pool-wide AssumeRole budget: a token bucket on the injected clock, with waiters served
+//! in priority order.
+//!
+//! Written here rather than taken from a rate-limiting crate (`governor`, say) because the
+//! order in which waiters get tokens is the point: the crates hand tokens to whoever polls
+//! first, and they read the system clock where ours must follow the injected one.
+//!
+//! Order when tokens are short:
+//! 1. refreshes whose credentials are near the end of their validity (past their urgent point),
+//!    earliest first;
+//! 2. fetches for roles with nothing valid (first fetches, with callers waiting), first come
+//!    first served;
+//! 3. other refreshes, by urgent point (which follows expiry).
+//!
+//! A `Throttling` answer halves the rate (not below a floor); the rate then climbs back
+//! linearly to the configured one over [`RECOVERY`]. The bucket holds at most a tenth of a
+//! second of tokens (at least one), so no one-second window sees more than 1.1 times the
+//! rate.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::oneshot;
+
+/// How long the rate takes to climb back from its floor to the configured rate.
+pub(crate) const RECOVERY: Duration = Duration::from_secs(30);
+
+/// What an AssumeRole call waits for a token as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Priority {
+    /// The role has nothing valid to serve: callers are (or will be) waiting.
+    Waiting,
+    /// A refresh of valid credentials; urgent from this time on.
+    Refresh { urgent_from: SystemTime },
+}
+
+/// The token bucket and its queue of waiters.
+pub(crate) struct RateLimiter {
+    state: Mutex<Bucket>,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let b = self.lock();
+        f.debug_struct("RateLimiter")
+            .field("max_rate", &b.max_rate)
+            .field("rate", &b.rate)
+            .field("tokens", &b.tokens)
+            .field("waiting", &(b.refreshes.len() + b.waiting.len()))
+            .finish()
+    }
+}
+
+struct Bucket {
+    max_rate: f64,
+    rate: f64,
+    tokens: f64,
+    updated: Option<SystemTime>,
+    seq: u64,
+    refreshes: BinaryHeap<Reverse<RefreshWaiter>>,
+    waiting: VecDeque<oneshot::Sender<()>>,
+}
+
+struct RefreshWaiter {
+    urgent_from: SystemTime,
+    seq: u64,
+    tx: oneshot::Sender<()>,
+}
+
+impl PartialEq for RefreshWaiter {
+    fn eq(&self, other: &Self) -> bool {
+        (self.urgent_from, self.seq) == (other.urgent_from, other.seq)
+    }
+}
+impl Eq for RefreshWaiter {}
+impl PartialOrd for RefreshWaiter {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for RefreshWaiter {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.urgent_from, self.seq).cmp(&(other.urgent_from, other.seq))
+    }
+}
+
+/// The outcome of asking for a token.
+pub(crate) enum Acquire {
+    /// A token, at once.
+    Now,
+    /// Wait on this for a token (the scheduler hands it out). An error means the pool is gone:
+    /// go ahead without one.
+    Wait(oneshot::Receiver<()>),
+}
+
+impl RateLimiter {
+    /// A bucket of `rate` tokens per second (validated by the pool builder: finite, > 0).
+    pub(crate) fn new(rate: f64) -> Self {
+        RateLimiter {
+            state: Mutex::new(Bucket {
+                max_rate: rate,
+                rate,
+                tokens: capacity(rate),
+                updated: None,
+                seq: 0,
+                refreshes: BinaryHeap::new(),
+                waiting: VecDeque::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Bucket> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A token now if one is free and nobody waits ahead; else a place in the queue.
+    pub(crate) fn acquire(&self, priority: Priority, now: SystemTime) -> Acquire {
+        let mut b = self.lock();
+        b.refill(now);
+        if b.refreshes.is_empty() && b.waiting.is_empty() && b.tokens >= 1.0 - EPSILON {
+            b.tokens = (b.tokens - 1.0).max(0.0);
+            return Acquire::Now;
+        }
+        let (tx, rx) = oneshot::channel();
+        match priority {
+            Priority::Waiting => b.waiting.push_back(tx),
+            Priority::Refresh { urgent_from } => {
+                b.seq += 1;
+                let seq = b.seq;
+                b.refreshes.push(Reverse(RefreshWaiter {
+                    urgent_from,
+                    seq,
+                    tx,
+                }));
+            }
+        }
+        Acquire::Wait(rx)
+    }
+
+    /// Hands the tokens available at `now` to waiters, in priority order. Returns how long
+    /// until the next token if waiters remain.
+    pub(crate) fn dispense(&self, now: SystemTime) -> Option<Duration> {
+        let mut b = self.lock();
+        b.refill(now);
+        while b.tokens >= 1.0 - EPSILON {
+            let tx = b.next_waiter(now)?;
+            // A waiter that gave up (its flight was dropped) does not use the token.
+            if tx.send(()).is_ok() {
+                b.tokens = (b.tokens - 1.0).max(0.0);
+            }
+        }
+        if b.refreshes.is_empty() && b.waiting.is_empty() {
+            return None;
+        }
+        let next = ((1.0 - b.tokens) / b.rate).max(0.0);
+        Some(Duration::from_secs_f64(next).max(Duration::from_millis(1)))
+    }
+
+    /// STS answered `Throttling`: halve the rate (not below the floor) and drop saved tokens.
+    pub(crate) fn throttled(&self, now: SystemTime) {
+        let mut b = self.lock();
+        b.refill(now);
+        b.rate = (b.rate / 2.0).max(floor(b.max_rate));
+        b.tokens = b.tokens.min(0.0);
+        tracing::debug!(
+            rate = b.rate,
+            "STS throttled AssumeRole: slowing the pool's rate"
+        );
+    }
+
+    /// The rate now (tokens per second), below the configured one after throttling.
+    pub(crate) fn rate(&self) -> f64 {
+        self.lock().rate
+    }
+}
+
+impl Bucket {
+    fn refill(&mut self, now: SystemTime) {
+        let elapsed = match self.updated {
+            // A clock that went back adds nothing.
+            Some(then) => now.duration_since(then).unwrap_or_default().as_secs_f64(),
+            None => 0.0,
+        };
+        if self.updated.is_none_or(|then| now > then) {
+            self.updated = Some(now);
+        }
+        if elapsed <= 0.0 {
+            return;
+        }
+        self.tokens = (self.tokens + elapsed * self.rate).min(capacity(self.rate));
+        if self.rate < self.max_rate {
+            let climb = self.max_rate * elapsed / RECOVERY.as_secs_f64();
+            self.rate = (self.rate + climb).min(self.max_rate);
+        }
+    }
+
+    fn next_waiter(&mut self, now: SystemTime) -> Option<oneshot::Sender<()>> {
+        let urgent = self
+            .refreshes
+            .peek()
+            .is_some_and(|Reverse(w)| w.urgent_from <= now);
+        if urgent || self.waiting.is_empty() {
+            return self.refreshes.pop().map(|Reverse(w)| w.tx);
+        }
+        self.waiting.pop_front()
+    }
+}
+
+/// Token counts within this of a whole token count as whole (float sums of `elapsed * rate`).
+const EPSILON: f64 = 1e-9;
+
+/// At most a tenth of a second of tokens, at least one.
+fn capacity(rate: f64) -> f64 {
+    (rate / 10.0).max(1.0)
+}
+
+/// Throttling never takes the rate below this.
+fn floor(max_rate: f64) -> f64 {
+    max_rate / 32.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: SystemTime = SystemTime::UNIX_EPOCH;
+
+    fn at(ms: u64) -> SystemTime {
+        T0 + Duration::from_millis(ms)
+    }
+
+    fn wait(a: Acquire) -> oneshot::Receiver<()> {
+        match a {
+            Acquire::Now => panic!("expected to wait"),
+            Acquire::Wait(rx) => rx,
+        }
+    }
+
+    #[test]
+    fn the_bucket_starts_with_a_tenth_of_a_second_of_tokens_then_refills_at_the_rate() {
+        let l = RateLimiter::new(100.0);
+        let now = at(1000);
+        let mut waiting = Vec::new();
+        let mut granted = 0;
+        for _ in 0..50 {
+            match l.acquire(Priority::Waiting, now) {
+                Acquire::Now => granted += 1,
+                Acquire::Wait(rx) => waiting.push(rx),
+            }
+        }
+        assert_eq!(granted, 10);
+        // 40 waiting; one second later 100 tokens accrued, capped at 10 in the bucket, but the
+        // scheduler dispenses as time passes: every 10 ms one token.
+        let mut served = 0;
+        let mut t = 1000;
+        while served < 40 {
+            t += 10;
+            l.dispense(at(t));
+            served = 40 - l.lock().waiting.len();
+        }
+        assert_eq!(t, 1400, "40 tokens at 100/s take 400 ms");
+        assert!(waiting.iter_mut().all(|rx| rx.try_recv().is_ok()));
+    }
+
+    #[test]
+    fn urgent_refreshes_go_first_then_waiting_callers_then_other_refreshes() {
+        let l = RateLimiter::new(1.0);
+        let now = at(10_000);
+        assert!(matches!(l.acquire(Priority::Waiting, now), Acquire::Now));
+        let mut later = wait(l.acquire(
+            Priority::Refresh {
+                urgent_from: at(50_000),
+            },
+            now,
+        ));
+        let mut caller = wait(l.acquire(Priority::Waiting, now));
+        let mut urgent = wait(l.acquire(
+            Priority::Refresh {
+                urgent_from: at(5_000),
+            },
+            now,
+        ));
+        l.dispense(at(11_000));
+        assert!(urgent.try_recv().is_ok());
+        assert!(caller.try_recv().is_err());
+        l.dispense(at(12_000));
+        assert!(caller.try_recv().is_ok());
+        assert!(later.try_recv().is_err());
+        l.dispense(at(13_000));
+        assert!(later.try_recv().is_ok());
+    }
+
+    #[test]
+    fn a_waiter_that_gave_up_does_not_use_a_token() {
+        let l = RateLimiter::new(1.0);
+        let now = at(0);
+        assert!(matches!(l.acquire(Priority::Waiting, now), Acquire::Now));
+        drop(wait(l.acquire(Priority::Waiting, now)));
+        let mut second = wait(l.acquire(Priority::Waiting, now));
+        assert_eq!(l.dispense(at(1_000)), None);
+        assert!(second.try_recv().is_ok());
+    }
+
+    #[test]
+    fn throttling_halves_the_rate_which_then_recovers() {
+        let l = RateLimiter::new(100.0);
+        l.throttled(at(0));
+        assert_eq!(l.rate(), 50.0);
+        l.throttled(at(0));
+        assert_eq!(l.rate(), 25.0);
+        l.dispense(at(15_000));
+        assert!((l.rate() - 75.0).abs() < 1e-9, "{}", l.rate());
+        l.dispense(at(60_000));
+        assert_eq!(l.rate(), 100.0);
+        for _ in 0..20 {
+            l.throttled(at(60_000));
+        }
+        assert_eq!(l.rate(), 100.0 / 32.0, "the floor holds");
+    }
+
+    #[test]
+    fn a_clock_that_goes_back_adds_no_tokens() {
+        let l = RateLimiter::new(10.0);
+        let now = at(100_000);
+        assert!(matches!(l.acquire(Priority::Waiting, now), Acquire::Now));
+        let mut rx = wait(l.acquire(Priority::Waiting, now));
+        l.dispense(at(50_000));
+        assert!(rx.try_recv().is_err());
+        l.dispense(at(100_100));
+        assert!(rx.try_recv().is_ok());
+    }
+}
