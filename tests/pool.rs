@@ -8,6 +8,7 @@ use std::time::Duration;
 use aws_smithy_async::test_util::tick_advance_sleep::{
     tick_advance_time_and_sleep, TickAdvanceTime,
 };
+use aws_smithy_async::time::TimeSource;
 use cross_account_dynamodb::{CrossAccountPool, RefreshPolicy, RoleSpec};
 use support::fake_sts::{FakeSts, Reply};
 
@@ -193,4 +194,180 @@ async fn meaningless_settings_are_errors_from_every_call_that_asks_for_a_role() 
         assert!(pool.is_empty());
     }
     assert_eq!(sts.requests().len(), 0, "nothing reached STS");
+}
+
+/// Runs `f` to completion while advancing the injected clock in `step`s (at most `limit`).
+async fn drive<T>(
+    time: &TickAdvanceTime,
+    step: Duration,
+    limit: Duration,
+    f: impl std::future::Future<Output = T>,
+) -> T {
+    let mut f = std::pin::pin!(f);
+    let mut waited = Duration::ZERO;
+    loop {
+        tokio::select! {
+            biased;
+            out = &mut f => return out,
+            _ = tokio::task::yield_now() => {}
+        }
+        assert!(waited < limit, "not done within {limit:?} of injected time");
+        advance(time, step).await;
+        waited += step;
+    }
+}
+
+#[tokio::test]
+async fn a_burst_of_first_fetches_stays_within_the_budget_and_every_caller_succeeds() {
+    let (time, sts) = setup(3600);
+    let pool = CrossAccountPool::builder()
+        .configure(&sts.sdk_config(1))
+        .sts_rate_limit(50.0)
+        .build();
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.credentials(RoleSpec::new(format!(
+                    "arn:aws:iam::{:012}:role/T",
+                    1000 + i
+                )))
+                .await
+            })
+        })
+        .collect();
+    let results = drive(
+        &time,
+        Duration::from_millis(10),
+        Duration::from_secs(30),
+        futures_util::future::join_all(tasks),
+    )
+    .await;
+    assert!(results.into_iter().all(|r| r.unwrap().is_ok()));
+    let at: Vec<_> = sts.requests().iter().map(|r| r.at).collect();
+    assert_eq!(at.len(), 300, "one AssumeRole per role");
+    let most_in_a_second = at
+        .iter()
+        .map(|start| {
+            at.iter()
+                .filter(|t| {
+                    **t >= *start && t.duration_since(*start).unwrap() < Duration::from_secs(1)
+                })
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        most_in_a_second <= 55,
+        "{most_in_a_second} calls in one second at 50/s"
+    );
+    let span = at
+        .iter()
+        .max()
+        .unwrap()
+        .duration_since(*at.iter().min().unwrap())
+        .unwrap();
+    assert!(
+        span >= Duration::from_millis(5_800),
+        "300 calls at 50/s took {span:?}"
+    );
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.sts_calls, stats.throttled, stats.pending_assume_roles),
+        (300, 0, 0)
+    );
+    assert!(stats.tokens_waited >= 290, "{stats:?}");
+}
+
+#[tokio::test]
+async fn throttling_slows_the_pool_and_is_retried_without_failing_the_caller() {
+    let (time, sts) = setup(3600);
+    sts.script([Reply::Throttling, Reply::Throttling, Reply::Throttling]);
+    let pool = CrossAccountPool::builder()
+        .configure(&sts.sdk_config(3))
+        .sts_rate_limit(64.0)
+        .build();
+    let creds = drive(
+        &time,
+        Duration::from_millis(100),
+        Duration::from_secs(60),
+        pool.credentials(RoleSpec::new(role(1))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(creds.status().generation, 1);
+    let stats = pool.stats();
+    assert_eq!((stats.sts_calls, stats.throttled), (4, 3), "{stats:?}");
+    assert_eq!(
+        sts.request_count(),
+        4,
+        "the SDK does not retry on its own: the pool does"
+    );
+    assert!(stats.sts_rate < 64.0, "slowed down: {stats:?}");
+    advance(&time, Duration::from_secs(60)).await;
+    assert_eq!(pool.stats().sts_rate, 64.0, "and recovered");
+}
+
+#[tokio::test]
+async fn the_default_session_name_is_stable_per_role() {
+    let (_time, sts) = setup(3600);
+    for _ in 0..2 {
+        let pool = CrossAccountPool::builder()
+            .configure(&sts.sdk_config(1))
+            .build();
+        pool.credentials(RoleSpec::new(role(1))).await.unwrap();
+        pool.credentials(RoleSpec::new(role(2))).await.unwrap();
+    }
+    let names: Vec<_> = sts
+        .requests()
+        .iter()
+        .map(|r| r.param("RoleSessionName").unwrap().to_owned())
+        .collect();
+    assert_eq!(names.len(), 4);
+    assert_eq!(names[0], names[2]);
+    assert_eq!(names[1], names[3]);
+    assert_ne!(names[0], names[1]);
+    assert!(names[0].starts_with("cross-account-dynamodb-") && names[0].len() <= 64);
+}
+
+#[tokio::test]
+async fn one_roles_failures_do_not_delay_the_others_refreshes() {
+    let (time, sts) = setup(3600);
+    let pool = CrossAccountPool::builder()
+        .configure(&sts.sdk_config(1))
+        .idle_timeout(Duration::from_secs(24 * 3600))
+        .build();
+    let held: Vec<_> = drive(
+        &time,
+        Duration::from_millis(50),
+        Duration::from_secs(30),
+        futures_util::future::join_all((0..100).map(|i| {
+            pool.credentials(RoleSpec::new(format!(
+                "arn:aws:iam::{:012}:role/T",
+                5000 + i
+            )))
+        })),
+    )
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+    // Another role's STS call hangs (each attempt until the load timeout, then retried).
+    sts.script([Reply::Hang, Reply::Hang, Reply::Hang, Reply::Hang]);
+    let stuck = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.credentials(RoleSpec::new(role(9))).await }
+    });
+    for _ in 0..60 {
+        advance(&time, Duration::from_secs(60)).await;
+    }
+    assert!(stuck.is_finished());
+    for creds in &held {
+        let s = creds.status();
+        assert!(s.generation >= 2, "{s:?}");
+        assert!(s.is_valid_at(time.now()), "{s:?}");
+        // Refreshed ahead of expiry (15 min before a one-hour session, 10 % jitter), not late.
+        let fetched = s.expiry.unwrap() - Duration::from_secs(3600);
+        assert!(fetched <= time.now() - Duration::from_secs(5), "{s:?}");
+    }
 }

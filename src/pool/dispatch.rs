@@ -213,7 +213,7 @@ impl Dispatch {
 
     /// The AssumeRole rate now (below the configured one after throttling).
     pub(crate) fn rate(&self) -> f64 {
-        self.limiter.rate()
+        self.limiter.rate(self.time.now())
     }
 
     /// The entries due at `now` (their time passed), removed from the queue.

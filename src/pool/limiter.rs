@@ -170,9 +170,11 @@ impl RateLimiter {
         );
     }
 
-    /// The rate now (tokens per second), below the configured one after throttling.
-    pub(crate) fn rate(&self) -> f64 {
-        self.lock().rate
+    /// The rate at `now` (tokens per second), below the configured one after throttling.
+    pub(crate) fn rate(&self, now: SystemTime) -> f64 {
+        let mut b = self.lock();
+        b.refill(now);
+        b.rate
     }
 }
 
@@ -307,17 +309,15 @@ mod tests {
     fn throttling_halves_the_rate_which_then_recovers() {
         let l = RateLimiter::new(100.0);
         l.throttled(at(0));
-        assert_eq!(l.rate(), 50.0);
+        assert_eq!(l.rate(at(0)), 50.0);
         l.throttled(at(0));
-        assert_eq!(l.rate(), 25.0);
-        l.dispense(at(15_000));
-        assert!((l.rate() - 75.0).abs() < 1e-9, "{}", l.rate());
-        l.dispense(at(60_000));
-        assert_eq!(l.rate(), 100.0);
+        assert_eq!(l.rate(at(0)), 25.0);
+        assert!((l.rate(at(15_000)) - 75.0).abs() < 1e-9);
+        assert_eq!(l.rate(at(60_000)), 100.0);
         for _ in 0..20 {
             l.throttled(at(60_000));
         }
-        assert_eq!(l.rate(), 100.0 / 32.0, "the floor holds");
+        assert_eq!(l.rate(at(60_000)), 100.0 / 32.0, "the floor holds");
     }
 
     #[test]
