@@ -114,7 +114,7 @@ impl AssumedRoleCredentials {
         let transport = self.dax_transport(endpoint, options)?;
         Ok(transport
             .apply(aws_sdk_dynamodb::config::Builder::from(
-                &self.inner().services(),
+                self.inner().services(),
             ))
             .retry_classifier(RetryOnExpiredToken::new()))
     }
@@ -147,7 +147,7 @@ impl AssumedRoleCredentials {
         endpoint: &str,
         options: DaxOptions,
     ) -> Result<DaxTransport, Error> {
-        let services = &self.inner().services();
+        let services = self.inner().services();
         let (ours, _) = self.shared_with_cache();
         let forward_client = (services.http_client().is_some()
             || cfg!(feature = "default-https-client"))
