@@ -14,7 +14,7 @@ use aws_smithy_async::rt::sleep::{default_async_sleep, AsyncSleep, SharedAsyncSl
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 use aws_smithy_types::retry::RetryConfig;
 
-use super::options::{default_session_name, role_option_setters, RoleOptions};
+use super::options::{default_session_name, role_option_setters, RoleOptions, SharedOptions};
 use super::policy::{RefreshPolicy, MAX_SLEEP};
 use super::provider::AssumedRoleCredentials;
 use super::refresh::{Driver, RefreshCallback, RefreshEnv, Refresher, Trigger};
@@ -53,7 +53,7 @@ use crate::Error;
 /// ```
 #[must_use = "a builder does nothing until `build` or `build_deferred` is called"]
 pub struct AssumedRoleCredentialsBuilder {
-    pub(super) options: RoleOptions,
+    pub(super) options: SharedOptions,
     mfa: Option<(String, MfaTokenFn)>,
     pub(super) refresh_policy: RefreshPolicy,
     pub(super) sdk_config: Option<SdkConfig>,
@@ -80,13 +80,13 @@ impl fmt::Debug for AssumedRoleCredentialsBuilder {
 
 impl AssumedRoleCredentialsBuilder {
     pub(crate) fn new(role_arn: String) -> Self {
-        Self::from_options(RoleOptions {
+        Self::from_options(SharedOptions::new(RoleOptions {
             role_arn,
             ..RoleOptions::default()
-        })
+        }))
     }
 
-    pub(crate) fn from_options(options: RoleOptions) -> Self {
+    pub(crate) fn from_options(options: SharedOptions) -> Self {
         AssumedRoleCredentialsBuilder {
             options,
             mfa: None,
@@ -268,10 +268,8 @@ impl AssumedRoleCredentialsBuilder {
             validate::mfa_serial(serial)?;
         }
         Ok(AssumeRoleParams {
-            options: RoleOptions {
-                session_name: Some(session_name),
-                ..self.options.clone()
-            },
+            options: self.options.clone(),
+            session_name,
             duration_seconds,
             mfa: self.mfa.clone(),
         })

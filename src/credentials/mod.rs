@@ -19,7 +19,7 @@ pub use builder::AssumedRoleCredentialsBuilder;
 pub(crate) use builder::{
     no_region, no_sleep, no_source, services_config, sts_client, StsClientSettings,
 };
-pub(crate) use options::{role_option_setters, RoleOptions};
+pub(crate) use options::{role_option_setters, RoleOptions, SharedOptions};
 pub use policy::RefreshPolicy;
 pub(crate) use policy::{add_sat, MAX_SLEEP};
 pub use profile::ProfileCredentialsBuilder;

@@ -7,6 +7,8 @@
 //! [`RoleSpec`]: crate::RoleSpec
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::Region;
@@ -25,6 +27,37 @@ pub(crate) struct RoleOptions {
     pub(crate) source_identity: Option<String>,
     /// The Region whose STS issues the credentials.
     pub(crate) region: Option<Region>,
+}
+
+/// [`RoleOptions`] behind an `Arc`, copied on write: a pool's key for a role and the role's
+/// STS parameters share one copy (a role's memory is its credentials and a small record).
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) struct SharedOptions(Arc<RoleOptions>);
+
+impl SharedOptions {
+    pub(crate) fn new(options: RoleOptions) -> Self {
+        SharedOptions(Arc::new(options))
+    }
+}
+
+impl Deref for SharedOptions {
+    type Target = RoleOptions;
+
+    fn deref(&self) -> &RoleOptions {
+        &self.0
+    }
+}
+
+impl DerefMut for SharedOptions {
+    fn deref_mut(&mut self) -> &mut RoleOptions {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl fmt::Debug for SharedOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
 }
 
 /// The session name used when none is given: `cross-account-dynamodb-` and 16 hex digits of a

@@ -15,7 +15,7 @@ use aws_sdk_sts::operation::assume_role::{AssumeRoleError, AssumeRoleOutput};
 use aws_sdk_sts::operation::RequestId;
 use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
 
-use super::options::RoleOptions;
+use super::options::SharedOptions;
 use crate::error::{Error, ErrorKind};
 
 /// Chained sessions (credentials from AssumeRole assuming another role) last at most one hour.
@@ -27,8 +27,10 @@ pub(crate) type MfaTokenFn = Arc<dyn Fn() -> String + Send + Sync>;
 /// Every AssumeRole parameter, validated by the builder.
 #[derive(Clone)]
 pub(crate) struct AssumeRoleParams {
-    /// The role options; `session_name` is always set here (the builder fills the default).
-    pub(crate) options: RoleOptions,
+    /// The role options as given (shared with a pool's key for the role).
+    pub(crate) options: SharedOptions,
+    /// The session name: the one given, or the default.
+    pub(crate) session_name: String,
     /// Validated, and clamped to an hour for chains of our own providers.
     pub(crate) duration_seconds: Option<i32>,
     pub(crate) mfa: Option<(String, MfaTokenFn)>,
@@ -38,6 +40,7 @@ impl std::fmt::Debug for AssumeRoleParams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AssumeRoleParams")
             .field("options", &self.options)
+            .field("session_name", &self.session_name)
             .field("duration_seconds", &self.duration_seconds)
             .field("mfa_serial", &self.mfa.as_ref().map(|(serial, _)| serial))
             .finish()
@@ -157,7 +160,7 @@ impl StsCaller {
             .client
             .assume_role()
             .role_arn(&o.role_arn)
-            .set_role_session_name(o.session_name.clone())
+            .role_session_name(&p.session_name)
             .set_external_id(o.external_id.clone())
             .set_duration_seconds(duration_seconds)
             .set_policy(o.policy.clone())

@@ -23,7 +23,7 @@ use self::roles::{millis, Roles};
 pub use self::stats::PoolStats;
 use crate::credentials::{
     no_region, no_sleep, no_source, role_option_setters, services_config, sts_client, Driver,
-    RefreshEnv, Refresher, RoleOptions, StsCaller, StsClientSettings, MAX_SLEEP,
+    RefreshEnv, Refresher, RoleOptions, SharedOptions, StsCaller, StsClientSettings, MAX_SLEEP,
 };
 use crate::{
     AssumedRoleCredentials, AssumedRoleCredentialsBuilder, CredentialsStatus, Error, RefreshPolicy,
@@ -46,7 +46,7 @@ use crate::{
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 #[must_use]
-pub struct RoleSpec(RoleOptions);
+pub struct RoleSpec(SharedOptions);
 
 impl fmt::Debug for RoleSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -57,10 +57,10 @@ impl fmt::Debug for RoleSpec {
 impl RoleSpec {
     /// A role ARN with no other options.
     pub fn new(role_arn: impl Into<String>) -> Self {
-        RoleSpec(RoleOptions {
+        RoleSpec(SharedOptions::new(RoleOptions {
             role_arn: role_arn.into(),
             ..RoleOptions::default()
-        })
+        }))
     }
 
     role_option_setters!(0);
