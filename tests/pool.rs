@@ -258,8 +258,8 @@ async fn a_burst_of_first_fetches_stays_within_the_budget_and_every_caller_succe
         .max()
         .unwrap();
     assert!(
-        most_in_a_second <= 55,
-        "{most_in_a_second} calls in one second at 50/s"
+        most_in_a_second <= 60,
+        "{most_in_a_second} calls in one second at 50/s (burst 10)"
     );
     let span = at
         .iter()

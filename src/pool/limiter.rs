@@ -13,9 +13,9 @@
 //! 3. other refreshes, by urgent point (which follows expiry).
 //!
 //! A `Throttling` answer halves the rate (not below a floor); the rate then climbs back
-//! linearly to the configured one over [`RECOVERY`]. The bucket holds at most a tenth of a
-//! second of tokens (at least one), so no one-second window sees more than 1.1 times the
-//! rate.
+//! linearly to the configured one over [`RECOVERY`]. The bucket holds at most [`BURST`] tokens
+//! (fewer when the rate is lower: at most one second of them), so no one-second window sees
+//! more than the rate plus ten calls.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -213,9 +213,15 @@ impl Bucket {
 /// Token counts within this of a whole token count as whole (float sums of `elapsed * rate`).
 const EPSILON: f64 = 1e-9;
 
-/// At most a tenth of a second of tokens, at least one.
+/// The most tokens the bucket holds.
+pub(crate) const BURST: f64 = 10.0;
+
+/// [`BURST`] tokens, or one second of them when the rate is lower (at least one): a one-second
+/// window holds hardly more than the rate, a dispenser on a millisecond timer keeps up with
+/// thousands of calls per second, and a handful of roles can be assumed at once (also on a
+/// test's clock that does not move).
 fn capacity(rate: f64) -> f64 {
-    (rate / 10.0).max(1.0)
+    rate.clamp(1.0, BURST)
 }
 
 /// Throttling never takes the rate below this.
@@ -241,8 +247,8 @@ mod tests {
     }
 
     #[test]
-    fn the_bucket_starts_with_a_tenth_of_a_second_of_tokens_then_refills_at_the_rate() {
-        let l = RateLimiter::new(100.0);
+    fn the_bucket_starts_with_a_burst_of_ten_tokens_then_refills_at_the_rate() {
+        let l = RateLimiter::new(1000.0);
         let now = at(1000);
         let mut waiting = Vec::new();
         let mut granted = 0;
@@ -253,16 +259,23 @@ mod tests {
             }
         }
         assert_eq!(granted, 10);
-        // 40 waiting; one second later 100 tokens accrued, capped at 10 in the bucket, but the
-        // scheduler dispenses as time passes: every 10 ms one token.
+        // 40 waiting: the scheduler dispenses as time passes, one token per millisecond.
         let mut served = 0;
         let mut t = 1000;
         while served < 40 {
-            t += 10;
+            t += 1;
             l.dispense(at(t));
             served = 40 - l.lock().waiting.len();
         }
-        assert_eq!(t, 1400, "40 tokens at 100/s take 400 ms");
+        assert_eq!(t, 1040, "40 tokens at 1000/s take 40 ms");
+        let slow = RateLimiter::new(2.0);
+        let now = at(0);
+        assert!(matches!(slow.acquire(Priority::Waiting, now), Acquire::Now));
+        assert!(matches!(slow.acquire(Priority::Waiting, now), Acquire::Now));
+        assert!(
+            matches!(slow.acquire(Priority::Waiting, now), Acquire::Wait(_)),
+            "one second of tokens at most"
+        );
         assert!(waiting.iter_mut().all(|rx| rx.try_recv().is_ok()));
     }
 
@@ -322,13 +335,13 @@ mod tests {
 
     #[test]
     fn a_clock_that_goes_back_adds_no_tokens() {
-        let l = RateLimiter::new(10.0);
+        let l = RateLimiter::new(1.0);
         let now = at(100_000);
         assert!(matches!(l.acquire(Priority::Waiting, now), Acquire::Now));
         let mut rx = wait(l.acquire(Priority::Waiting, now));
         l.dispense(at(50_000));
         assert!(rx.try_recv().is_err());
-        l.dispense(at(100_100));
+        l.dispense(at(101_000));
         assert!(rx.try_recv().is_ok());
     }
 }
