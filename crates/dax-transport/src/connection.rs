@@ -24,6 +24,9 @@ use xacct_dax_protocol::codec::{
 /// without ending its reply is broken or hostile, and the connection is closed.
 const MAX_REPLY_LEN: usize = MAX_FRAME_LEN;
 
+/// Replies up to this size are copied out of the connection's read buffer, which is kept.
+const KEEP_READ_BUFFER: usize = 64 << 10;
+
 /// A byte stream to a node: TCP or TLS over TCP.
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Stream for T {}
@@ -129,7 +132,14 @@ impl Connection {
         read_reply(&mut self.io, &mut self.buf, method, MAX_REPLY_LEN)
             .await
             .map_err(|e| CallError::Read(e.at(self.addr)))?;
-        Ok(std::mem::take(&mut self.buf))
+        // A small reply is copied out and the read buffer stays with the connection (no
+        // allocation of a read buffer per request); a large one is handed over as is, so an
+        // idle pooled connection never pins a large buffer.
+        if self.buf.len() <= KEEP_READ_BUFFER {
+            Ok(self.buf.as_slice().to_vec())
+        } else {
+            Ok(std::mem::take(&mut self.buf))
+        }
     }
 }
 
@@ -191,18 +201,15 @@ async fn read_reply<R: AsyncRead + Unpin>(
         // Reads grow with the reply (fewer, larger reads for a large one), up to the cap.
         let start = buf.len();
         let room = start.clamp(8192, 1 << 20).min(cap - start);
-        buf.resize(start + room, 0);
-        let n = io.read(&mut buf[start..]).await;
+        // Read into spare capacity (no zero-filling of the read space on every request).
+        buf.reserve(room);
+        let n = io
+            .read_buf(&mut bytes::BufMut::limit(&mut *buf, room))
+            .await;
         match n {
-            Ok(0) => {
-                buf.truncate(start);
-                return Err(ReplyError::Closed);
-            }
-            Ok(n) => buf.truncate(start + n),
-            Err(e) => {
-                buf.truncate(start);
-                return Err(ReplyError::Io(e));
-            }
+            Ok(0) => return Err(ReplyError::Closed),
+            Ok(_) => {}
+            Err(e) => return Err(ReplyError::Io(e)),
         }
     }
 }

@@ -6,7 +6,10 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
 
 use xacct_dax_protocol::codec::{
     decode_define_attribute_list_id_response, decode_define_attribute_list_response,
@@ -75,6 +78,94 @@ impl<K: Hash + Eq + Clone, V: Clone> Lru<K, V> {
     }
 }
 
+/// An LRU map whose reads take no lock, for the caches every request encode and reply decode
+/// reads: readers look in an immutable snapshot behind an [`ArcSwap`]; a writer (a control
+/// call's answer, rare) copies the snapshot, inserts (evicting the least recently used entry when
+/// full) and publishes the copy. Recency is counted in inserts: a read stamps its entry with
+/// the current insert epoch (a plain store, and only when the stamp changes, so steady reads
+/// write nothing shared), and eviction drops the entry with the oldest stamp (entries read in
+/// the same epoch tie).
+#[derive(Debug)]
+pub(crate) struct SharedLru<K, V> {
+    cap: usize,
+    map: ArcSwap<HashMap<K, Stamped<V>>>,
+    /// Inserts so far (the recency clock); the mutex serialises writers.
+    writer: Mutex<u64>,
+    clock: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Stamped<V> {
+    value: V,
+    used: AtomicU64,
+}
+
+impl<V: Clone> Clone for Stamped<V> {
+    fn clone(&self) -> Self {
+        Stamped {
+            value: self.value.clone(),
+            used: AtomicU64::new(self.used.load(Relaxed)),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> SharedLru<K, V> {
+    pub(crate) fn new(cap: usize) -> Self {
+        SharedLru {
+            cap: cap.max(1),
+            map: ArcSwap::from_pointee(HashMap::new()),
+            writer: Mutex::new(0),
+            clock: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn get<Q>(&self, k: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let map = self.map.load();
+        let e = map.get(k)?;
+        let now = self.clock.load(Relaxed);
+        if e.used.load(Relaxed) != now {
+            e.used.store(now, Relaxed);
+        }
+        Some(e.value.clone())
+    }
+
+    pub(crate) fn insert(&self, k: K, v: V) {
+        let mut inserts = lock(&self.writer);
+        *inserts += 1;
+        // The new entry's stamp; reads from now on stamp one more, so an entry read since this
+        // insert counts as more recent than the entry it inserted.
+        let now = *inserts * 2;
+        self.clock.store(now + 1, Relaxed);
+        let mut next = HashMap::clone(&self.map.load());
+        if next.len() >= self.cap && !next.contains_key(&k) {
+            if let Some(oldest) = next
+                .iter()
+                .min_by_key(|(_, e)| e.used.load(Relaxed))
+                .map(|(k, _)| k.clone())
+            {
+                next.remove(&oldest);
+            }
+        }
+        next.insert(
+            k,
+            Stamped {
+                value: v,
+                used: AtomicU64::new(now),
+            },
+        );
+        self.map.store(Arc::new(next));
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.map.load().len()
+    }
+}
+
 /// What a missing-metadata codec error asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Missing {
@@ -114,21 +205,21 @@ impl Missing {
     }
 }
 
-/// The caches.
+/// The caches (read without locks: see [`SharedLru`]).
 #[derive(Debug)]
 pub(crate) struct Metadata {
-    schemas: Mutex<Lru<String, Arc<KeySchema>>>,
-    ids: Mutex<Lru<Vec<String>, i64>>,
-    names: Mutex<Lru<i64, Arc<[String]>>>,
+    schemas: SharedLru<String, Arc<KeySchema>>,
+    ids: SharedLru<Vec<String>, i64>,
+    names: SharedLru<i64, Arc<[String]>>,
     inflight: Mutex<HashMap<Missing, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Default for Metadata {
     fn default() -> Self {
         Metadata {
-            schemas: Mutex::new(Lru::new(100)),
-            ids: Mutex::new(Lru::new(1000)),
-            names: Mutex::new(Lru::new(1000)),
+            schemas: SharedLru::new(100),
+            ids: SharedLru::new(1000),
+            names: SharedLru::new(1000),
             inflight: Mutex::new(HashMap::new()),
         }
     }
@@ -142,9 +233,9 @@ impl Metadata {
     /// Whether the cache already answers `m`.
     pub(crate) fn has(&self, m: &Missing) -> bool {
         match m {
-            Missing::KeySchema(t) => lock(&self.schemas).get(t.as_str()).is_some(),
-            Missing::ListId(n) => lock(&self.ids).get(n).is_some(),
-            Missing::ListNames(id) => lock(&self.names).get(id).is_some(),
+            Missing::KeySchema(t) => self.schemas.get(t.as_str()).is_some(),
+            Missing::ListId(n) => self.ids.get(n).is_some(),
+            Missing::ListNames(id) => self.names.get(id).is_some(),
         }
     }
 
@@ -176,15 +267,15 @@ impl Metadata {
     ) -> Result<Result<(), Box<ServiceError>>, CodecError> {
         Ok(match m {
             Missing::KeySchema(t) => decode_define_key_schema_response(reply)?.map(|s| {
-                lock(&self.schemas).insert(t.clone(), Arc::new(s));
+                self.schemas.insert(t.clone(), Arc::new(s));
             }),
             Missing::ListId(names) => decode_define_attribute_list_id_response(reply)?.map(|id| {
-                lock(&self.ids).insert(names.clone(), id);
-                lock(&self.names).insert(id, names.clone().into());
+                self.ids.insert(names.clone(), id);
+                self.names.insert(id, names.clone().into());
             }),
             Missing::ListNames(id) => decode_define_attribute_list_response(reply)?.map(|names| {
-                lock(&self.ids).insert(names.clone(), *id);
-                lock(&self.names).insert(*id, names.into());
+                self.ids.insert(names.clone(), *id);
+                self.names.insert(*id, names.into());
             }),
         })
     }
@@ -192,16 +283,16 @@ impl Metadata {
 
 impl Catalog for Metadata {
     fn key_schema(&self, table: &str) -> Option<Arc<KeySchema>> {
-        lock(&self.schemas).get(table)
+        self.schemas.get(table)
     }
 
     fn attribute_list_id(&self, names: &[&str]) -> Option<i64> {
         let key: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
-        lock(&self.ids).get(&key)
+        self.ids.get(&key)
     }
 
     fn attribute_names(&self, id: i64) -> Option<Arc<[String]>> {
-        lock(&self.names).get(&id)
+        self.names.get(&id)
     }
 }
 
@@ -265,6 +356,22 @@ mod tests {
             (Some(1), None, Some(3))
         );
         assert_eq!(l.len(), 2);
+    }
+
+    #[test]
+    fn shared_lru_evicts_the_least_recently_used() {
+        let l = SharedLru::new(2);
+        l.insert("a", 1);
+        l.insert("b", 2);
+        assert_eq!(l.get("a"), Some(1)); // b is now the oldest
+        l.insert("c", 3);
+        assert_eq!(
+            (l.get("a"), l.get("b"), l.get("c")),
+            (Some(1), None, Some(3))
+        );
+        assert_eq!(l.len(), 2);
+        l.insert("a", 10); // replacing evicts nothing
+        assert_eq!((l.get("a"), l.get("c"), l.len()), (Some(10), Some(3), 2));
     }
 
     #[test]

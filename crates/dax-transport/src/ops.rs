@@ -26,10 +26,17 @@ macro_rules! ops {
         pub(crate) enum DaxOutput { $($op(<op::$op as Operation>::Output)),* }
 
         impl DaxInput {
-            /// The typed input behind the SDK's type-erased one, if it is a DAX operation.
-            pub(crate) fn from_erased(input: &Input) -> Option<Self> {
-                $(if let Some(i) = input.downcast_ref::<<op::$op as Operation>::Input>() {
-                    return Some(DaxInput::$op(Arc::new(i.clone())));
+            /// Takes the typed input out of the SDK's type-erased one, if it is a DAX
+            /// operation, leaving an empty input of the same type behind: the SDK's JSON
+            /// serializer then writes `{}` instead of the whole request, and nothing is
+            /// copied. (The endpoint parameters were taken from the input before.)
+            pub(crate) fn take_erased(input: &mut Input) -> Option<Self> {
+                $(if let Some(i) = input.downcast_mut::<<op::$op as Operation>::Input>() {
+                    let empty = <op::$op as Operation>::Input::builder().build();
+                    return Some(DaxInput::$op(Arc::new(match empty {
+                        Ok(empty) => std::mem::replace(i, empty),
+                        Err(_) => i.clone(),
+                    })));
                 })*
                 None
             }

@@ -1,17 +1,21 @@
 //! The typed side channel (docs/sdk-integration.md §3.5): the interceptor stores the typed input
-//! of a DAX operation before serialization and attaches it to the HTTP request; the connector
+//! of a DAX operation before serialization (taking it: the SDK serializes an empty input) and
+//! attaches it to the HTTP request; the connector
 //! runs it over DAX and attaches the typed output to its `200 {}` response, which the
 //! interceptor swaps in for the output deserialized from `{}`. No DynamoDB JSON is produced
 //! or parsed for the ten data operations.
 
 use std::sync::{Arc, Mutex};
 
+use aws_runtime::request_info::RequestInfoInterceptor;
+use aws_runtime::service_clock_skew::ServiceClockSkewInterceptor;
+use aws_runtime::user_agent::UserAgentInterceptor;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    BeforeSerializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
     FinalizerInterceptorContextMut,
 };
-use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::{disable_interceptor, Intercept};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
@@ -38,23 +42,39 @@ impl Intercept for DaxInterceptor {
         "DaxTypedSideChannel"
     }
 
-    // After `modify_before_serialization`, so the SDK's idempotency token is already in a
-    // TransactWriteItems input.
-    fn read_before_serialization(
+    // Takes the typed input (leaving an empty one for the SDK's JSON serializer, which then
+    // has nothing to write) and turns off, for this request, the SDK interceptors whose work
+    // a DAX request does not use: the user agent and request-info headers (DAX requests carry
+    // no HTTP headers; the connection's `authorizeConnection` carries the user agent, and
+    // building the header cost more than the DAX codec's work on a GetItem) and the clock-skew
+    // reading of the reply's `Date` header (the reply is synthesized). Forwarded operations
+    // keep all three. Client interceptors run before the operation's, so
+    // the SDK's idempotency token is not set yet: a TransactWriteItems without one gets ours.
+    fn modify_before_serialization(
         &self,
-        ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        ctx: &mut BeforeSerializationInterceptorContextMut<'_>,
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Some(mut input) = DaxInput::from_erased(ctx.input()) {
+        if let Some(mut input) = DaxInput::take_erased(ctx.input_mut()) {
             if let DaxInput::TransactWriteItems(t) = &mut input {
                 if t.client_request_token.is_none() {
                     // Not shared yet: no copy.
                     Arc::make_mut(t).client_request_token = Some(request_token());
                 }
             }
-            cfg.interceptor_state()
-                .store_put(TypedInput(Arc::new(input)));
+            let state = cfg.interceptor_state();
+            state.store_put(TypedInput(Arc::new(input)));
+            state.store_put(disable_interceptor::<UserAgentInterceptor>(
+                "DAX requests carry no HTTP headers",
+            ));
+            state.store_put(disable_interceptor::<RequestInfoInterceptor>(
+                "DAX requests carry no HTTP headers",
+            ));
+            // DAX replies are synthesized here: no `Date` header to measure skew from.
+            state.store_put(disable_interceptor::<ServiceClockSkewInterceptor>(
+                "DAX replies carry no Date header",
+            ));
         }
         Ok(())
     }

@@ -198,6 +198,15 @@ pub(crate) struct Seq {
     done: bool,
 }
 
+impl Seq {
+    /// How many items a definite container still holds, capped (a count is checked against
+    /// the bytes left, but each item may grow to ~100 bytes in memory): what to reserve.
+    pub(crate) fn capacity_hint(&self) -> usize {
+        const CAP: u64 = 256;
+        self.remaining.map_or(0, |n| n.min(CAP) as usize)
+    }
+}
+
 /// A cursor over one complete frame (already delimited by [`item_end`]), with depth tracking.
 #[derive(Debug)]
 pub(crate) struct Reader<'b> {
@@ -231,6 +240,11 @@ impl<'b> Reader<'b> {
 
     pub(crate) fn malformed(&self, what: impl Into<String>) -> CodecError {
         CodecError::malformed(what, self.d.position())
+    }
+
+    /// The next byte (an item's initial byte), if any.
+    fn peek_byte(&self) -> Option<u8> {
+        self.d.input().get(self.d.position()).copied()
     }
 
     pub(crate) fn datatype(&self) -> Result<Type, CodecError> {
@@ -280,7 +294,7 @@ impl<'b> Reader<'b> {
 
     /// A byte string, definite or indefinite.
     pub(crate) fn bytes(&mut self) -> Result<Cow<'b, [u8]>, CodecError> {
-        if self.datatype()? == Type::BytesIndef {
+        if self.peek_byte() == Some(0x5f) {
             let mut out = Vec::new();
             let iter = self
                 .d
@@ -296,7 +310,7 @@ impl<'b> Reader<'b> {
 
     /// A text string, definite or indefinite.
     pub(crate) fn str(&mut self) -> Result<Cow<'b, str>, CodecError> {
-        if self.datatype()? == Type::StringIndef {
+        if self.peek_byte() == Some(0x7f) {
             let mut out = String::new();
             let iter = self.d.str_iter().map_err(|e| CodecError::from_cbor(e, 0))?;
             for chunk in iter {
@@ -584,12 +598,39 @@ impl<'a> Writer<'a> {
             integral_as_int,
         });
         let len = out.len() - start;
-        let mut head = Vec::with_capacity(9);
-        ok(Encoder::new(&mut head).bytes_len(len as u64));
-        if head.len() == 1 {
+        // The byte-string head (major type 2) for `len`, on the stack.
+        let mut head = [0u8; 9];
+        let head_len = match len {
+            0..=23 => {
+                head[0] = 0x40 | len as u8;
+                1
+            }
+            24..=0xff => {
+                head[..2].copy_from_slice(&[0x58, len as u8]);
+                2
+            }
+            0x100..=0xffff => {
+                head[0] = 0x59;
+                head[1..3].copy_from_slice(&(len as u16).to_be_bytes());
+                3
+            }
+            _ => match u32::try_from(len) {
+                Ok(l) => {
+                    head[0] = 0x5a;
+                    head[1..5].copy_from_slice(&l.to_be_bytes());
+                    5
+                }
+                Err(_) => {
+                    head[0] = 0x5b;
+                    head[1..9].copy_from_slice(&(len as u64).to_be_bytes());
+                    9
+                }
+            },
+        };
+        if head_len == 1 {
             out[head_at] = head[0];
         } else {
-            out.splice(head_at..head_at + 1, head);
+            out.splice(head_at..head_at + 1, head[..head_len].iter().copied());
         }
         r
     }

@@ -55,26 +55,106 @@ pub(crate) fn format_decimal(negative: bool, digits: &str, exponent: i64) -> Str
     let sign = if negative && !zero { "-" } else { "" };
     let len = i64::try_from(digits.len()).unwrap_or(i64::MAX);
     let adjusted = exponent.saturating_add(len - 1);
+    // Built with push_str into one exact-size allocation (no formatting machinery: this runs
+    // for every number of every decoded item).
     if exponent <= 0 && adjusted >= -6 {
         if exponent == 0 {
-            return format!("{sign}{digits}");
+            let mut out = String::with_capacity(sign.len() + digits.len());
+            out.push_str(sign);
+            out.push_str(digits);
+            return out;
         }
         // -exponent <= len + 6 here, so it fits in usize.
         let scale = exponent.unsigned_abs() as usize;
         return if digits.len() > scale {
             let (int, frac) = digits.split_at(digits.len() - scale);
-            format!("{sign}{int}.{frac}")
+            let mut out = String::with_capacity(sign.len() + digits.len() + 1);
+            out.push_str(sign);
+            out.push_str(int);
+            out.push('.');
+            out.push_str(frac);
+            out
         } else {
-            format!("{sign}0.{}{digits}", "0".repeat(scale - digits.len()))
+            let zeros = scale - digits.len();
+            let mut out = String::with_capacity(sign.len() + 2 + zeros + digits.len());
+            out.push_str(sign);
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', zeros));
+            out.push_str(digits);
+            out
         };
     }
     let (first, rest) = digits.split_at(1);
     let point = if rest.is_empty() { "" } else { "." };
     let exp_sign = if adjusted >= 0 { "+" } else { "-" };
-    format!(
-        "{sign}{first}{point}{rest}E{exp_sign}{}",
-        adjusted.unsigned_abs()
-    )
+    let exp = SmallDigits::of(u128::from(adjusted.unsigned_abs()));
+    let exp = match exp.as_str() {
+        "" => "0",
+        e => e,
+    };
+    let mut out = String::with_capacity(sign.len() + digits.len() + point.len() + 2 + exp.len());
+    out.push_str(sign);
+    out.push_str(first);
+    out.push_str(point);
+    out.push_str(rest);
+    out.push('E');
+    out.push_str(exp_sign);
+    out.push_str(exp);
+    out
+}
+
+/// The decimal digits of an integer up to `u128::MAX` (39 digits), on the stack; no digits at
+/// all for zero (as `format_decimal` takes it).
+struct SmallDigits {
+    buf: [u8; 40],
+    start: usize,
+}
+
+impl SmallDigits {
+    fn of(v: u128) -> Self {
+        let mut buf = [b'0'; 40];
+        let mut start = buf.len();
+        match u64::try_from(v) {
+            // The common case, without 128-bit divisions.
+            Ok(mut v) => {
+                while v != 0 {
+                    start -= 1;
+                    buf[start] = b'0' + (v % 10) as u8;
+                    v /= 10;
+                }
+            }
+            Err(_) => {
+                let mut v = v;
+                while v != 0 {
+                    start -= 1;
+                    buf[start] = b'0' + (v % 10) as u8;
+                    v /= 10;
+                }
+            }
+        }
+        SmallDigits { buf, start }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits are ever written.
+        std::str::from_utf8(&self.buf[self.start..]).unwrap_or_default()
+    }
+}
+
+/// The magnitude digits [`read_integer`] returns: on the stack for CBOR integers, a `String`
+/// for bignums; empty for zero.
+enum IntDigits {
+    Small(SmallDigits),
+    Big(String),
+}
+
+impl IntDigits {
+    fn as_str(&self) -> &str {
+        match self {
+            IntDigits::Small(d) => d.as_str(),
+            IntDigits::Big(s) => s,
+        }
+    }
 }
 
 /// Checks a decoded decimal exponent against [`MAX_DECODED_EXPONENT`].
@@ -172,7 +252,7 @@ fn integral_digits(d: &Decimal) -> Option<String> {
 }
 
 /// A CBOR integer or bignum as (negative, magnitude digits).
-fn read_integer(r: &mut Reader<'_>) -> Result<(bool, String), CodecError> {
+fn read_integer(r: &mut Reader<'_>) -> Result<(bool, IntDigits), CodecError> {
     use minicbor::data::Type;
     match r.datatype()? {
         Type::Tag => {
@@ -186,10 +266,10 @@ fn read_integer(r: &mut Reader<'_>) -> Result<(bool, String), CodecError> {
             }
             let mut mag = BigUint::from_bytes_be(&bytes);
             match tag {
-                TAG_POS_BIGNUM => Ok((false, digits_of(&mag))),
+                TAG_POS_BIGNUM => Ok((false, IntDigits::Big(digits_of(&mag)))),
                 TAG_NEG_BIGNUM => {
                     mag += 1u8;
-                    Ok((true, digits_of(&mag)))
+                    Ok((true, IntDigits::Big(digits_of(&mag))))
                 }
                 t => Err(CodecError::malformed(
                     format!("unexpected tag {t} in a number"),
@@ -199,12 +279,7 @@ fn read_integer(r: &mut Reader<'_>) -> Result<(bool, String), CodecError> {
         }
         _ => {
             let i = i128::from(r.int()?);
-            let digits = if i == 0 {
-                String::new()
-            } else {
-                i.unsigned_abs().to_string()
-            };
-            Ok((i < 0, digits))
+            Ok((i < 0, IntDigits::Small(SmallDigits::of(i.unsigned_abs()))))
         }
     }
 }
@@ -220,11 +295,19 @@ fn digits_of(mag: &BigUint) -> String {
 
 /// Decodes any number form a DAX peer sends into a DynamoDB number string.
 pub(crate) fn read_number(r: &mut Reader<'_>) -> Result<String, CodecError> {
+    let ty = r.datatype()?;
+    read_number_of(r, ty)
+}
+
+/// [`read_number`] when the caller already knows the next item's type.
+pub(crate) fn read_number_of(
+    r: &mut Reader<'_>,
+    ty: minicbor::data::Type,
+) -> Result<String, CodecError> {
     use minicbor::data::Type;
     let at = r.position();
-    match r.datatype()? {
+    match ty {
         Type::F16 | Type::F32 | Type::F64 => {
-            let ty = r.datatype()?;
             let f = r.f64()?;
             float_to_n(f, ty == Type::F64)
                 .ok_or_else(|| CodecError::malformed("non-finite number", at))
@@ -256,15 +339,26 @@ pub(crate) fn read_number(r: &mut Reader<'_>) -> Result<String, CodecError> {
                         at,
                     ));
                 }
-                Ok(format_decimal(negative, &digits, exponent))
+                Ok(format_decimal(negative, digits.as_str(), exponent))
             } else {
                 let (negative, digits) = read_integer(r)?;
-                Ok(format_decimal(negative, &digits, 0))
+                Ok(format_decimal(negative, digits.as_str(), 0))
             }
         }
         _ => {
-            let (negative, digits) = read_integer(r)?;
-            Ok(format_decimal(negative, &digits, 0))
+            // A plain CBOR integer: its digits are the number (exponent 0).
+            let i = i128::from(r.int()?);
+            let digits = SmallDigits::of(i.unsigned_abs());
+            let digits = match digits.as_str() {
+                "" => "0",
+                d => d,
+            };
+            let mut out = String::with_capacity(digits.len() + 1);
+            if i < 0 {
+                out.push('-');
+            }
+            out.push_str(digits);
+            Ok(out)
         }
     }
 }

@@ -12,7 +12,7 @@ use minicbor::data::Type;
 
 use super::cbor::{Reader, Writer, MAX_DEPTH};
 use super::error::CodecError;
-use super::number::{read_number, write_number};
+use super::number::{read_number, read_number_of, write_number};
 
 pub(crate) const TAG_SS: u64 = 3321;
 pub(crate) const TAG_NS: u64 = 3322;
@@ -125,7 +125,8 @@ pub(crate) fn write_map(w: &mut Writer<'_>, m: &Item, depth: usize) -> Result<()
 
 pub(crate) fn read_value(r: &mut Reader<'_>) -> Result<AttributeValue, CodecError> {
     let at = r.position();
-    Ok(match r.datatype()? {
+    let ty = r.datatype()?;
+    Ok(match ty {
         Type::String | Type::StringIndef => AttributeValue::S(r.str()?.into_owned()),
         Type::Bytes | Type::BytesIndef => AttributeValue::B(Blob::new(r.bytes()?.into_owned())),
         Type::Bool => AttributeValue::Bool(r.bool()?),
@@ -135,7 +136,7 @@ pub(crate) fn read_value(r: &mut Reader<'_>) -> Result<AttributeValue, CodecErro
         }
         Type::Array | Type::ArrayIndef => {
             let mut seq = r.array()?;
-            let mut l = Vec::new();
+            let mut l = Vec::with_capacity(seq.capacity_hint());
             while r.next(&mut seq)? {
                 l.push(read_value(r)?);
             }
@@ -157,7 +158,7 @@ pub(crate) fn read_value(r: &mut Reader<'_>) -> Result<AttributeValue, CodecErro
                     r.tag()?;
                     AttributeValue::Bs(read_set(r, |r| Ok(Blob::new(r.bytes()?.into_owned())))?)
                 }
-                2..=4 => AttributeValue::N(read_number(r)?),
+                2..=4 => AttributeValue::N(read_number_of(r, Type::Tag)?),
                 t => return Err(CodecError::malformed(format!("unexpected tag {t}"), at)),
             }
         }
@@ -172,7 +173,7 @@ pub(crate) fn read_value(r: &mut Reader<'_>) -> Result<AttributeValue, CodecErro
         | Type::Int
         | Type::F16
         | Type::F32
-        | Type::F64 => AttributeValue::N(read_number(r)?),
+        | Type::F64 => AttributeValue::N(read_number_of(r, ty)?),
         t => {
             return Err(CodecError::malformed(
                 format!("{t} is not an attribute value"),
@@ -187,7 +188,7 @@ fn read_set<T>(
     mut one: impl FnMut(&mut Reader<'_>) -> Result<T, CodecError>,
 ) -> Result<Vec<T>, CodecError> {
     let mut seq = r.array()?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(seq.capacity_hint());
     while r.next(&mut seq)? {
         out.push(one(r)?);
     }
@@ -197,7 +198,7 @@ fn read_set<T>(
 /// A map text → AttributeValue (definite or indefinite).
 pub(crate) fn read_map(r: &mut Reader<'_>) -> Result<Item, CodecError> {
     let mut seq = r.map()?;
-    let mut m = HashMap::new();
+    let mut m = HashMap::with_capacity(seq.capacity_hint());
     while r.next(&mut seq)? {
         let k = r.str()?.into_owned();
         let v = read_value(r)?;
