@@ -21,4 +21,5 @@ pub use policy::RefreshPolicy;
 pub(crate) use policy::MAX_SLEEP;
 pub use profile::ProfileCredentialsBuilder;
 pub use provider::AssumedRoleCredentials;
+pub(crate) use refresh::{CachedCredentials, Refresher};
 pub use status::{CredentialsStatus, RefreshEvent, Rotation};

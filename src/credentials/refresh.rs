@@ -22,11 +22,13 @@ use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_runtime_api::client::identity::Identity;
 use futures_util::future::{self, BoxFuture, Either, FutureExt, Shared};
 use tokio::sync::{watch, Notify};
+use tracing::Instrument;
 
 use super::policy::{add_sat, RefreshPolicy, Schedule, MAX_SLEEP};
 use super::status::{CredentialsStatus, RefreshEvent, Rotation};
 use super::sts::{StsCaller, StsCredentials};
 use crate::error::{fmt_time, Error, ErrorKind};
+use crate::telemetry::credentials as telemetry;
 
 /// Never schedule two proactive refreshes closer than this, whatever STS returns.
 const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
@@ -72,8 +74,10 @@ impl CachedCredentials {
 pub(crate) enum Trigger {
     /// A caller has nothing valid: honour a recent failure instead of calling STS again.
     Caller,
-    /// The background schedule or `refresh_now`: call STS (or join the call in flight).
+    /// `refresh_now` (or the first fetch): call STS (or join the call in flight).
     Forced,
+    /// The background schedule: as `Forced`, but its span is a root span.
+    Scheduled,
 }
 
 struct RefreshState {
@@ -107,6 +111,8 @@ pub(crate) struct Refresher {
     task_running: Arc<AtomicBool>,
     rotations: watch::Sender<Rotation>,
     callbacks: Vec<RefreshCallback>,
+    /// In the per-role gauges' registry (`telemetry::register`, at the first flight).
+    telemetry_registered: AtomicBool,
 }
 
 impl Drop for Refresher {
@@ -147,6 +153,7 @@ impl Refresher {
             task_running: Arc::new(AtomicBool::new(false)),
             rotations: watch::channel(Rotation::none()).0,
             callbacks,
+            telemetry_registered: AtomicBool::new(false),
         }
     }
 
@@ -224,6 +231,20 @@ impl Refresher {
         }
         st.next_flight_id += 1;
         let id = st.next_flight_id;
+        if !self.telemetry_registered.swap(true, Ordering::Relaxed) {
+            telemetry::register(self);
+        }
+        let reason = match self.current.load().as_deref() {
+            None => telemetry::RefreshReason::Initial,
+            Some(c) if c.rejected.load(Ordering::Relaxed) => telemetry::RefreshReason::Invalidated,
+            Some(_) => match trigger {
+                Trigger::Caller => telemetry::RefreshReason::Expired,
+                Trigger::Forced => telemetry::RefreshReason::Forced,
+                Trigger::Scheduled => telemetry::RefreshReason::Scheduled,
+            },
+        };
+        let span =
+            telemetry::refresh_span(self.role_arn(), reason, id, trigger == Trigger::Scheduled);
         let sts = self.sts.clone();
         let sleep = self.sleep.clone();
         // Only a `Weak`: an abandoned flight must not keep the provider alive.
@@ -240,13 +261,19 @@ impl Refresher {
                 }
             };
             match weak.upgrade() {
-                Some(refresher) => refresher.complete(id, now, fetched),
+                Some(refresher) => {
+                    let outcome = refresher.complete(id, now, fetched);
+                    let latency = refresher.time.now().duration_since(now).unwrap_or_default();
+                    telemetry::refresh_finished(reason, latency, &outcome);
+                    outcome
+                }
                 None => Err(Error::other(
                     "the provider was dropped while its refresh was in flight",
                     None,
                 )),
             }
         }
+        .instrument(span)
         .boxed()
         .shared();
         st.flight = Some((id, flight.clone(), now));
@@ -440,6 +467,11 @@ impl Refresher {
         }
     }
 
+    /// Refresh failures since the last success (for the per-role gauge).
+    pub(crate) fn consecutive_failures(&self) -> u32 {
+        self.state().consecutive_failures
+    }
+
     #[inline]
     pub(crate) fn task_running(&self) -> bool {
         self.task_running.load(Ordering::Acquire)
@@ -521,7 +553,7 @@ async fn background_refresh(weak: Weak<Refresher>, wake: Arc<Notify>, _guard: Ta
             let Some(inner) = weak.upgrade() else { return };
             let now = inner.time.now();
             if inner.attempt_due(now) {
-                match inner.join(Trigger::Forced) {
+                match inner.join(Trigger::Scheduled) {
                     Joined::Flight(flight) => Step::Flight(flight),
                     Joined::Ready(_) => continue,
                 }
