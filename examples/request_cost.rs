@@ -41,12 +41,9 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let variant = match variant.strip_suffix("+meter") {
-        Some(v) => {
-            meter::MemoryMeter::install();
-            v.to_owned()
-        }
-        None => variant,
+    let (variant, meter) = match variant.strip_suffix("+meter") {
+        Some(v) => (v.to_owned(), Some(meter::MemoryMeter::install())),
+        None => (variant, None),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -126,5 +123,15 @@ fn main() {
     get();
     for _ in 0..n {
         get();
+    }
+    if let (Some(m), Some(_)) = (meter, std::env::var_os("REQUEST_COST_DUMP")) {
+        let mut by_name = std::collections::BTreeMap::new();
+        for r in m.records() {
+            *by_name.entry((r.scope, r.name)).or_insert(0u64) += 1;
+        }
+        eprintln!("meters asked for: {}", m.scopes().len());
+        for ((scope, name), count) in by_name {
+            eprintln!("{scope} {name}: {count}");
+        }
     }
 }
