@@ -108,3 +108,133 @@ pub(crate) fn sts_throttled() {
         i.throttled.add(1, None, None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use aws_smithy_observability::instruments::{
+        AsyncInstrumentBuilder, AsyncMeasure, Histogram, InstrumentBuilder, ProvideInstrument,
+    };
+    use aws_smithy_observability::meter::ProvideMeter;
+    use aws_smithy_observability::{Attributes, Context, TelemetryProvider};
+
+    use super::*;
+
+    /// Sums per instrument name (counters only: what the pool records).
+    #[derive(Debug, Default)]
+    struct Sums(Mutex<Vec<(String, i64)>>);
+
+    #[derive(Debug)]
+    struct Counter(Arc<Sums>, String);
+
+    impl UpDownCounter for Counter {
+        fn add(&self, v: i64, _: Option<&Attributes>, _: Option<&dyn Context>) {
+            self.0 .0.lock().unwrap().push((self.1.clone(), v));
+        }
+    }
+    impl MonotonicCounter for Counter {
+        fn add(&self, v: u64, _: Option<&Attributes>, _: Option<&dyn Context>) {
+            self.0 .0.lock().unwrap().push((self.1.clone(), v as i64));
+        }
+    }
+    impl Histogram for Counter {
+        fn record(&self, _: f64, _: Option<&Attributes>, _: Option<&dyn Context>) {}
+    }
+    #[derive(Debug)]
+    struct Nothing<V>(std::marker::PhantomData<V>);
+    impl<V: Send + Sync + std::fmt::Debug> AsyncMeasure for Nothing<V> {
+        type Value = V;
+        fn record(&self, _: V, _: Option<&Attributes>, _: Option<&dyn Context>) {}
+        fn stop(&self) {}
+    }
+
+    #[derive(Debug, Clone)]
+    struct Provider(Arc<Sums>);
+
+    impl ProvideMeter for Provider {
+        fn get_meter(&self, _: &'static str, _: Option<&Attributes>) -> Meter {
+            Meter::new(Arc::new(self.clone()))
+        }
+        fn provider_name(&self) -> &'static str {
+            "pool-test"
+        }
+    }
+
+    impl ProvideInstrument for Provider {
+        fn create_gauge(
+            &self,
+            _: AsyncInstrumentBuilder<'_, Arc<dyn AsyncMeasure<Value = f64>>, f64>,
+        ) -> Arc<dyn AsyncMeasure<Value = f64>> {
+            Arc::new(Nothing(std::marker::PhantomData))
+        }
+        fn create_up_down_counter(
+            &self,
+            b: InstrumentBuilder<'_, Arc<dyn UpDownCounter>>,
+        ) -> Arc<dyn UpDownCounter> {
+            Arc::new(Counter(self.0.clone(), b.get_name().to_string()))
+        }
+        fn create_async_up_down_counter(
+            &self,
+            _: AsyncInstrumentBuilder<'_, Arc<dyn AsyncMeasure<Value = i64>>, i64>,
+        ) -> Arc<dyn AsyncMeasure<Value = i64>> {
+            Arc::new(Nothing(std::marker::PhantomData))
+        }
+        fn create_monotonic_counter(
+            &self,
+            b: InstrumentBuilder<'_, Arc<dyn MonotonicCounter>>,
+        ) -> Arc<dyn MonotonicCounter> {
+            Arc::new(Counter(self.0.clone(), b.get_name().to_string()))
+        }
+        fn create_async_monotonic_counter(
+            &self,
+            _: AsyncInstrumentBuilder<'_, Arc<dyn AsyncMeasure<Value = u64>>, u64>,
+        ) -> Arc<dyn AsyncMeasure<Value = u64>> {
+            Arc::new(Nothing(std::marker::PhantomData))
+        }
+        fn create_histogram(
+            &self,
+            b: InstrumentBuilder<'_, Arc<dyn Histogram>>,
+        ) -> Arc<dyn Histogram> {
+            Arc::new(Counter(self.0.clone(), b.get_name().to_string()))
+        }
+    }
+
+    /// The pool's hooks move the documented instruments. (Sets the SDK's global provider; no
+    /// other unit test looks at metrics.)
+    #[test]
+    fn the_pool_hooks_move_their_instruments() {
+        let sums = Arc::new(Sums::default());
+        aws_smithy_observability::global::set_telemetry_provider(
+            TelemetryProvider::builder()
+                .meter_provider(Arc::new(Provider(sums.clone())))
+                .build(),
+        )
+        .unwrap();
+        let total = |name: &str| -> i64 {
+            sums.0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v)
+                .sum()
+        };
+        role_added();
+        role_added();
+        role_removed();
+        assert_eq!(total("xacct.pool.roles"), 1);
+        let pending = assume_role_pending();
+        let second = assume_role_pending();
+        assert_eq!(total("xacct.pool.assume_role.pending"), 2);
+        drop(pending);
+        assert_eq!(total("xacct.pool.assume_role.pending"), 1);
+        drop(second);
+        assert_eq!(total("xacct.pool.assume_role.pending"), 0);
+        token_waited();
+        sts_throttled();
+        sts_throttled();
+        assert_eq!(total("xacct.pool.token_waits"), 1);
+        assert_eq!(total("xacct.pool.sts.throttled"), 2);
+    }
+}
