@@ -220,7 +220,8 @@ async fn dax_part(meter: &MemoryMeter) {
     let auths = meter.sum(AUTH, &[]);
     assert!(meter.sum("xacct.dax.discovery.refreshes", &[("outcome", "success")]) >= 1.0);
     let obs = meter.collect();
-    let host = [("cluster", "127.0.0.1")];
+    let cluster = gw.endpoint().split("://").nth(1).unwrap().to_owned(); // host:port
+    let host = [("cluster", cluster.as_str())];
     assert_eq!(
         gauge(&obs, "xacct.dax.connections.open", &host),
         Some(1.0),
@@ -271,4 +272,52 @@ async fn dax_part(meter: &MemoryMeter) {
     );
     drop(dax);
     drop(gw);
+
+    // A node dies: requests that reach it fail over, it is marked down, its connection closes.
+    let gw = dax_client::verified_gateway(stack, 2, None).await;
+    let dax = creds.dax(gw.endpoint()).unwrap();
+    let cluster = gw.endpoint().split("://").nth(1).unwrap().to_owned();
+    let host = [("cluster", cluster.as_str())];
+    let get = || {
+        dax.get_item()
+            .table_name(stack.table())
+            .set_key(Some(key("telemetry-missing")))
+            .send()
+    };
+    for _ in 0..4 {
+        get().await.unwrap(); // reads spread over both nodes: a connection to each
+    }
+    let obs = meter.collect();
+    assert_eq!(
+        gauge(&obs, "xacct.dax.nodes.healthy", &host),
+        Some(2.0),
+        "{obs:?}"
+    );
+    assert_eq!(gauge(&obs, "xacct.dax.connections.open", &host), Some(2.0));
+    let closed_before = meter.sum("xacct.dax.connections.closed", &[]);
+    gw.kill_node(0).unwrap();
+    for _ in 0..4 {
+        get().await.unwrap(); // the SDK retries on the other node
+    }
+    let obs = meter.collect();
+    assert_eq!(
+        gauge(&obs, "xacct.dax.nodes.healthy", &host),
+        Some(1.0),
+        "{obs:?}"
+    );
+    assert_eq!(gauge(&obs, "xacct.dax.connections.open", &host), Some(1.0));
+    assert!(
+        meter.sum("xacct.dax.connections.closed", &[]) > closed_before,
+        "{:?}",
+        meter.matching("xacct.dax.connections.closed", &[])
+    );
+    assert!(
+        meter.sum(
+            ERRORS,
+            &[("operation", "GetItem"), ("error.type", "connect")]
+        ) >= 1.0
+            || meter.sum(ERRORS, &[("operation", "GetItem"), ("error.type", "io")]) >= 1.0,
+        "{:?}",
+        meter.matching(ERRORS, &[])
+    );
 }

@@ -7,6 +7,8 @@
 //! provider changes (an `Arc` pointer comparison per recording). With the SDK's no-op provider
 //! nothing is built and nothing is recorded: no attribute map, no allocation.
 
+use std::collections::BTreeMap;
+use std::ops::Add;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
@@ -68,7 +70,7 @@ fn build(meter: &Meter) -> Instruments {
             .build(),
         open: meter
             .create_gauge("xacct.dax.connections.open", |m| {
-                observe(m, |s| {
+                observe(m, f64::add, |s| {
                     s.cluster.nodes().iter().map(|n| n.pool.open()).sum::<usize>() as f64
                 })
             })
@@ -77,7 +79,7 @@ fn build(meter: &Meter) -> Instruments {
             .build(),
         idle: meter
             .create_gauge("xacct.dax.connections.idle", |m| {
-                observe(m, |s| {
+                observe(m, f64::add, |s| {
                     s.cluster.nodes().iter().map(|n| n.pool.idle_count()).sum::<usize>() as f64
                 })
             })
@@ -86,7 +88,7 @@ fn build(meter: &Meter) -> Instruments {
             .build(),
         healthy: meter
             .create_gauge("xacct.dax.nodes.healthy", |m| {
-                observe(m, |s| {
+                observe(m, f64::max, |s| {
                     s.cluster.nodes().iter().filter(|n| n.is_healthy()).count() as f64
                 })
             })
@@ -168,20 +170,32 @@ pub(crate) fn register(shared: &Arc<Shared>) {
     let _ = instruments();
 }
 
-/// A per-cluster gauge: one series per live transport (`cluster` = the endpoint's host).
-fn observe(m: &dyn AsyncMeasure<Value = f64>, value: impl Fn(&Shared) -> f64) {
+/// A per-cluster gauge: one series per cluster endpoint (`cluster` = `host:port`); several
+/// transports to the same endpoint are combined with `combine` (connections add up, healthy
+/// nodes do not).
+fn observe(
+    m: &dyn AsyncMeasure<Value = f64>,
+    combine: fn(f64, f64) -> f64,
+    value: impl Fn(&Shared) -> f64,
+) {
     let live: Vec<Arc<Shared>> = {
         let mut t = TRANSPORTS.lock().unwrap_or_else(PoisonError::into_inner);
         t.retain(|w| w.strong_count() > 0);
         t.iter().filter_map(Weak::upgrade).collect()
     };
+    let mut clusters: BTreeMap<String, f64> = BTreeMap::new();
     for s in live {
+        let key = format!("{}:{}", s.settings.url.host, s.settings.url.port);
+        let v = value(&s);
+        clusters
+            .entry(key)
+            .and_modify(|c| *c = combine(*c, v))
+            .or_insert(v);
+    }
+    for (cluster, v) in clusters {
         let mut a = Attributes::new();
-        a.set(
-            "cluster",
-            AttributeValue::String(s.settings.url.host.clone()),
-        );
-        m.record(value(&s), Some(&a), None);
+        a.set("cluster", AttributeValue::String(cluster));
+        m.record(v, Some(&a), None);
     }
 }
 
