@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_smithy_async::test_util::tick_advance_sleep::tick_advance_time_and_sleep;
+use aws_smithy_async::test_util::tick_advance_sleep::{
+    tick_advance_time_and_sleep, TickAdvanceTime,
+};
 use cross_account_dynamodb::AssumedRoleCredentials;
 use futures_util::FutureExt;
 use support::fake_sts::{FakeSts, Reply};
@@ -28,12 +30,15 @@ async fn settle() {
 }
 
 /// Settles until `cond` holds (bounded): the background task runs on another worker.
-async fn eventually(what: &str, cond: impl Fn() -> bool) {
+/// Waits until `cond` holds (bounded), moving the injected clock 1 ms a turn: the background
+/// task runs on another worker and may register its sleep after the clock moved.
+async fn eventually(time: &TickAdvanceTime, what: &str, cond: impl Fn() -> bool) {
     for _ in 0..2000 {
         if cond() {
             return;
         }
-        settle().await;
+        time.tick(Duration::from_millis(1)).await;
+        tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     panic!("never happened: {what}");
@@ -91,8 +96,8 @@ async fn credentials_part(meter: &MemoryMeter) {
     let next = creds.status().next_refresh.unwrap();
     let now = aws_smithy_async::time::TimeSource::now(&time);
     time.tick(next.duration_since(now).unwrap()).await;
-    eventually("the rotation", || creds.status().generation == 2).await;
-    eventually("its record", || meter.count(STS, &[]) == 2).await;
+    eventually(&time, "the rotation", || creds.status().generation == 2).await;
+    eventually(&time, "its record", || meter.count(STS, &[]) == 2).await;
     assert_eq!(
         meter.sum(
             REFRESHES,
@@ -108,8 +113,11 @@ async fn credentials_part(meter: &MemoryMeter) {
     let next = creds.status().next_refresh.unwrap();
     let now = aws_smithy_async::time::TimeSource::now(&time);
     time.tick(next.duration_since(now).unwrap()).await;
-    eventually("the failure", || creds.status().consecutive_failures == 1).await;
-    eventually("its record", || meter.count(STS, &[]) == 3).await;
+    eventually(&time, "the failure", || {
+        creds.status().consecutive_failures == 1
+    })
+    .await;
+    eventually(&time, "its record", || meter.count(STS, &[]) == 3).await;
     assert_eq!(
         meter.sum(
             REFRESHES,
@@ -161,11 +169,11 @@ async fn credentials_part(meter: &MemoryMeter) {
     assert!(creds.invalidate(&FakeSts::access_key_of(3)));
     settle().await;
     time.tick(Duration::from_millis(1)).await;
-    eventually("the refresh after the invalidation", || {
+    eventually(&time, "the refresh after the invalidation", || {
         creds.status().generation == 4
     })
     .await;
-    eventually("its record", || meter.count(STS, &[]) == 5).await;
+    eventually(&time, "its record", || meter.count(STS, &[]) == 5).await;
     assert_eq!(
         meter.sum(
             REFRESHES,

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_smithy_async::test_util::tick_advance_sleep::tick_advance_time_and_sleep;
+use aws_smithy_async::test_util::tick_advance_sleep::{
+    tick_advance_time_and_sleep, TickAdvanceTime,
+};
 use cross_account_dynamodb::AssumedRoleCredentials;
 use support::fake_sts::{FakeSts, Reply};
 use support::meter::MemoryMeter;
@@ -112,11 +114,14 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
     }
 }
 
-async fn eventually(what: &str, cond: impl Fn() -> bool) {
+/// Waits until `cond` holds (bounded), moving the injected clock 1 ms a turn: the background
+/// task runs on another worker and may register its sleep after the clock moved.
+async fn eventually(time: &TickAdvanceTime, what: &str, cond: impl Fn() -> bool) {
     for _ in 0..2000 {
         if cond() {
             return;
         }
+        time.tick(Duration::from_millis(1)).await;
         tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
@@ -168,7 +173,10 @@ async fn no_span_or_metric_attribute_carries_a_secret() {
     let next = creds.status().next_refresh.unwrap();
     let now = aws_smithy_async::time::TimeSource::now(&time);
     time.tick(next.duration_since(now).unwrap()).await;
-    eventually("the scheduled rotation", || creds.status().generation == 2).await;
+    eventually(&time, "the scheduled rotation", || {
+        creds.status().generation == 2
+    })
+    .await;
     let _ = creds.provide_credentials().await.unwrap();
     for n in 1..=sts.issued() {
         let (secret, token) = FakeSts::secrets_of(n);

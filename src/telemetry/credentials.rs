@@ -225,8 +225,8 @@ pub(crate) fn register(refresher: &Arc<Refresher>) {
         }
         r.roles.push(Arc::downgrade(refresher));
     }
-    // Builds the instruments (and so registers the gauges) if a provider is set.
-    let _ = INSTRUMENTS.get();
+    // The instruments (and so the gauges) are built by the next recording, not here: this runs
+    // under the refresher's state lock, which a gauge callback takes.
 }
 
 #[derive(Clone, Copy)]
