@@ -3,14 +3,21 @@
 //! calls over an in-process connector with one credentials setup:
 //!
 //! ```text
-//! request_cost static|static-account|ours|ours-bare|anchor N
+//! request_cost static|static-account|ours|ours-bare|anchor[+meter] N
 //! ```
+//!
+//! `+meter` sets an in-memory meter provider (`tests/support/meter.rs`) as the SDK's global
+//! telemetry provider first: the SDK's metrics and ours are then recorded. Without it the
+//! provider is the SDK's no-op default.
 //!
 //! `ours` is a client from `creds.dynamodb()`; `ours-bare` is our provider in a plain SDK
 //! config (`no_cache`, no healing HTTP client): the provider's cost alone.
 
 #[path = "../tests/support/fake_sts.rs"]
 mod fake_sts;
+#[allow(dead_code)]
+#[path = "../tests/support/meter.rs"]
+mod meter;
 
 use std::time::Duration;
 
@@ -30,9 +37,13 @@ fn main() {
     let (variant, n) = match args.as_slice() {
         [v, n] => (v.clone(), n.parse::<u64>().expect("N is a number")),
         _ => {
-            eprintln!("usage: request_cost static|static-account|ours|ours-bare|anchor N");
+            eprintln!("usage: request_cost static|static-account|ours|ours-bare|anchor[+meter] N");
             std::process::exit(2);
         }
+    };
+    let (variant, meter) = match variant.strip_suffix("+meter") {
+        Some(v) => (v.to_owned(), Some(meter::MemoryMeter::install())),
+        None => (variant, None),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -112,5 +123,15 @@ fn main() {
     get();
     for _ in 0..n {
         get();
+    }
+    if let (Some(m), Some(_)) = (meter, std::env::var_os("REQUEST_COST_DUMP")) {
+        let mut by_name = std::collections::BTreeMap::new();
+        for r in m.records() {
+            *by_name.entry((r.scope, r.name)).or_insert(0u64) += 1;
+        }
+        eprintln!("meters asked for: {}", m.scopes().len());
+        for ((scope, name), count) in by_name {
+            eprintln!("{scope} {name}: {count}");
+        }
     }
 }

@@ -75,6 +75,7 @@ mod credentials;
 pub mod dax;
 mod error;
 mod pool;
+mod telemetry;
 
 pub use client::RetryOnExpiredToken;
 pub use credentials::{

@@ -115,3 +115,23 @@ fn ecs_profile() {
         "{out}"
     );
 }
+
+#[test]
+fn otel_stdout() {
+    let out = run("otel_stdout", &[]);
+    assert!(out.contains("refreshed to generation 2"), "{out}");
+    // Our scope and instruments, exported by OpenTelemetry's SDK next to the SDK's own.
+    for line in [
+        "Name         : cross-account-dynamodb",
+        "Name         : xacct.credentials.refreshes",
+        "Name         : xacct.credentials.sts.duration",
+        "Name         : xacct.credentials.time_to_expiry",
+        "Name         : xacct.credentials.consecutive_failures",
+        "Name         : smithy.client.call.duration",
+        "reason: forced",
+        "reason: initial",
+        "role: arn:aws:iam::111111111111:role/CrossAccountDynamoRole",
+    ] {
+        assert!(out.contains(line), "no `{line}` in:\n{out}");
+    }
+}

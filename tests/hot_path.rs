@@ -137,3 +137,51 @@ async fn provide_credentials_allocates_nothing_while_valid() {
         "the allocation counter works"
     );
 }
+
+/// Reads past the refresh point (a refresh is failing and the cache carries the service) go
+/// through the telemetry counter `xacct.credentials.served_past_refresh`; with no telemetry
+/// provider set (the SDK's no-op default) that costs a provider comparison and allocates
+/// nothing.
+#[tokio::test]
+async fn reads_past_the_refresh_point_allocate_nothing_without_a_provider() {
+    let (time, sleep) = tick_advance_time_and_sleep();
+    let sts = FakeSts::new(time.clone(), sleep);
+    sts.set(Reply::Ok(Duration::from_secs(3600)));
+    let creds = AssumedRoleCredentials::builder("arn:aws:iam::111111111111:role/R")
+        .session_name("alloc-late")
+        .configure(&sts.sdk_config(1))
+        .build()
+        .await
+        .unwrap();
+    sts.set(Reply::Internal);
+    let next = creds.status().next_refresh.unwrap();
+    let now = aws_smithy_async::time::TimeSource::now(&time);
+    time.tick(next.duration_since(now).unwrap()).await;
+    for _ in 0..64 {
+        tokio::task::yield_now().await;
+    }
+    let status = creds.status();
+    assert_eq!(status.consecutive_failures, 1, "the refresh failed");
+    assert!(
+        status.valid_until.unwrap() > next,
+        "still valid, past the refresh point"
+    );
+    // warm up: the first recording resolves the (no-op) provider once
+    let _ = creds.provide_credentials().now_or_never();
+
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    counting(true);
+    let mut served = 0;
+    for _ in 0..10_000 {
+        if let Some(Ok(c)) = creds.provide_credentials().now_or_never() {
+            served += c.access_key_id().len();
+        }
+    }
+    counting(false);
+    assert_eq!(served, 10_000 * FakeSts::access_key_of(1).len());
+    assert_eq!(
+        ALLOCATIONS.load(Ordering::Relaxed),
+        0,
+        "allocations on the late read path"
+    );
+}

@@ -116,8 +116,10 @@ struct InvalidatingConnector {
 /// What a watched response needs to know about its request.
 struct Sent {
     signed_with: Option<String>,
-    /// `x-amz-target` and body, for DynamoDB requests only (to name the action and table).
-    dynamodb: Option<(String, SdkBody)>,
+    /// `x-amz-target` and body, for DynamoDB requests only (to name the action and table). The
+    /// bytes are copied, not the body cloned: a clone of the SDK's size-counting body wrapper
+    /// would record a second (empty) request in the SDK's `smithy.client.call.request.size`.
+    dynamodb: Option<(String, Bytes)>,
 }
 
 impl HttpConnector for InvalidatingConnector {
@@ -139,7 +141,12 @@ impl HttpConnector for InvalidatingConnector {
             dynamodb: headers
                 .get("x-amz-target")
                 .filter(|t| t.starts_with("DynamoDB_"))
-                .and_then(|t| Some((t.to_owned(), request.body().try_clone()?))),
+                .and_then(|t| {
+                    Some((
+                        t.to_owned(),
+                        Bytes::copy_from_slice(request.body().bytes()?),
+                    ))
+                }),
         };
         let response = inner.call(request);
         let creds = self.creds.clone();
@@ -193,10 +200,7 @@ impl Watched {
         } else if code == "AccessDeniedException" {
             if let Some((target, body)) = &sent.dynamodb {
                 let action = format!("dynamodb:{}", target.rsplit('.').next().unwrap_or(target));
-                let table = body
-                    .bytes()
-                    .and_then(|b| std::str::from_utf8(b).ok())
-                    .and_then(table_name);
+                let table = std::str::from_utf8(body).ok().and_then(table_name);
                 let extra = explanation(self.creds.role_arn(), &action, table.as_deref());
                 if let Some(out) = append_to_message(text, &extra) {
                     return Bytes::from(out);

@@ -24,6 +24,6 @@ pub use policy::RefreshPolicy;
 pub(crate) use policy::{add_sat, MAX_SLEEP};
 pub use profile::ProfileCredentialsBuilder;
 pub use provider::AssumedRoleCredentials;
-pub(crate) use refresh::{Driver, RefreshEnv, Refresher};
+pub(crate) use refresh::{CachedCredentials, Driver, RefreshEnv, Refresher};
 pub use status::{CredentialsStatus, RefreshEvent, Rotation};
 pub(crate) use sts::{StsCaller, StsErrorSummary};

@@ -176,8 +176,11 @@ impl AssumedRoleCredentials {
         if !cached.servable_at(now) {
             return None;
         }
-        if now >= cached.schedule.refresh_at && !self.refresher.task_running() {
-            self.restart_task();
+        if now >= cached.schedule.refresh_at {
+            crate::telemetry::credentials::served_past_refresh();
+            if !self.refresher.task_running() {
+                self.restart_task();
+            }
         }
         Some(f(cached))
     }

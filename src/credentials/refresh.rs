@@ -27,6 +27,7 @@ use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_runtime_api::client::identity::Identity;
 use futures_util::future::{self, BoxFuture, Either, FutureExt, Shared};
 use tokio::sync::{watch, Notify};
+use tracing::Instrument;
 
 use super::policy::{add_sat, RefreshPolicy, Schedule, MAX_SLEEP};
 use super::status::{CredentialsStatus, RefreshEvent, Rotation};
@@ -34,6 +35,7 @@ use super::sts::{Attempt, StsCaller, StsCredentials};
 use crate::error::{fmt_time, Error, ErrorKind};
 use crate::pool::dispatch::{Dispatch, Pending};
 use crate::pool::limiter::Priority;
+use crate::telemetry::credentials as telemetry;
 
 /// Never schedule two proactive refreshes closer than this, whatever STS returns.
 const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
@@ -90,8 +92,10 @@ impl CachedCredentials {
 pub(crate) enum Trigger {
     /// A caller has nothing valid: honour a recent failure instead of calling STS again.
     Caller,
-    /// The background schedule or `refresh_now`: call STS (or join the call in flight).
+    /// `refresh_now` (or the first fetch): call STS (or join the call in flight).
     Forced,
+    /// The background schedule: as `Forced`, but its span is a root span.
+    Scheduled,
 }
 
 struct RefreshState {
@@ -156,6 +160,8 @@ pub(crate) struct Refresher {
     me: Weak<Refresher>,
     /// Made on the first `subscribe` (most pooled roles never have a subscriber).
     rotations: OnceLock<watch::Sender<Rotation>>,
+    /// In the per-role gauges' registry (`telemetry::register`, at the first flight).
+    telemetry_registered: AtomicBool,
 }
 
 impl Drop for Refresher {
@@ -195,6 +201,7 @@ impl Refresher {
             driver,
             me: me.clone(),
             rotations: OnceLock::new(),
+            telemetry_registered: AtomicBool::new(false),
         })
     }
 
@@ -295,6 +302,20 @@ impl Refresher {
         }
         st.next_flight_id += 1;
         let id = st.next_flight_id;
+        if !self.telemetry_registered.swap(true, Ordering::Relaxed) {
+            telemetry::register(self);
+        }
+        let reason = match self.current.load().as_deref() {
+            None => telemetry::RefreshReason::Initial,
+            Some(c) if c.rejected.load(Ordering::Relaxed) => telemetry::RefreshReason::Invalidated,
+            Some(_) => match trigger {
+                Trigger::Caller => telemetry::RefreshReason::Expired,
+                Trigger::Forced => telemetry::RefreshReason::Forced,
+                Trigger::Scheduled => telemetry::RefreshReason::Scheduled,
+            },
+        };
+        let span =
+            telemetry::refresh_span(self.role_arn(), reason, id, trigger == Trigger::Scheduled);
         let sts = self.sts.clone();
         // Only a `Weak`: an abandoned flight must not keep the provider alive.
         let weak = self.me.clone();
@@ -306,16 +327,18 @@ impl Refresher {
                         Ok(fetched) => fetched,
                         Err(timed_out) => Err(timed_out),
                     };
-                    finish(&weak, id, now, fetched)
+                    finish(&weak, id, now, fetched, reason)
                 }
+                .instrument(span.clone())
                 .boxed()
             }
             Driver::Pool(dispatch) => {
                 let dispatch = dispatch.clone();
                 async move {
                     let (fetched, started) = pooled_fetch(&dispatch, &sts, &weak, timeout).await;
-                    finish(&weak, id, started, fetched)
+                    finish(&weak, id, started, fetched, reason)
                 }
+                .instrument(span)
                 .boxed()
             }
         }
@@ -508,7 +531,7 @@ impl Refresher {
         }
         if self.attempt_due(now) {
             // Starts the flight (or finds it running); its end reschedules the role.
-            if let Joined::Ready(_) = self.join(Trigger::Forced) {
+            if let Joined::Ready(_) = self.join(Trigger::Scheduled) {
                 self.reschedule();
             }
         } else {
@@ -597,6 +620,11 @@ impl Refresher {
         }
     }
 
+    /// Refresh failures since the last success (for the per-role gauge).
+    pub(crate) fn consecutive_failures(&self) -> u32 {
+        self.state().consecutive_failures
+    }
+
     #[inline]
     pub(crate) fn task_running(&self) -> bool {
         match &self.driver {
@@ -680,7 +708,7 @@ async fn background_refresh(weak: Weak<Refresher>, wake: Arc<Notify>, _guard: Ta
             let Some(inner) = weak.upgrade() else { return };
             let now = inner.time.now();
             if inner.attempt_due(now) {
-                match inner.join(Trigger::Forced) {
+                match inner.join(Trigger::Scheduled) {
                     Joined::Flight(flight) => Step::Flight(flight),
                     Joined::Ready(_) => continue,
                 }
@@ -707,15 +735,26 @@ async fn background_refresh(weak: Weak<Refresher>, wake: Arc<Notify>, _guard: Ta
     }
 }
 
-/// Hands a finished flight's outcome to its `Refresher`, if it is still there.
+/// Hands a finished flight's outcome to its `Refresher`, if it is still there, and records it.
+/// `started`: when the (last) STS call started.
 fn finish(
     weak: &Weak<Refresher>,
     id: u64,
     started: SystemTime,
     fetched: Result<StsCredentials, Error>,
+    reason: telemetry::RefreshReason,
 ) -> Result<Arc<CachedCredentials>, Error> {
     match weak.upgrade() {
-        Some(refresher) => refresher.complete(id, started, fetched),
+        Some(refresher) => {
+            let outcome = refresher.complete(id, started, fetched);
+            let latency = refresher
+                .time
+                .now()
+                .duration_since(started)
+                .unwrap_or_default();
+            telemetry::refresh_finished(reason, latency, &outcome);
+            outcome
+        }
         None => Err(provider_dropped()),
     }
 }

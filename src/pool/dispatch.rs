@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 
 use super::limiter::{Acquire, Priority, RateLimiter};
 use crate::credentials::{add_sat, Refresher, MAX_SLEEP};
+use crate::telemetry::pool::{self as telemetry, PendingAssumeRole};
 
 /// Something the scheduler sweeps now and then (the pool's role map: idle eviction).
 pub(crate) trait Sweep: Send + Sync {
@@ -59,19 +60,27 @@ pub(crate) struct Counters {
     pub(crate) throttled: AtomicU64,
 }
 
-/// Counts an AssumeRole flight as pending (waiting for a token or calling STS) while it lives.
-pub(crate) struct Pending<'a>(&'a Counters);
+/// Counts an AssumeRole flight as pending (waiting for a token or calling STS) while it lives,
+/// in the pool's counters and its telemetry.
+pub(crate) struct Pending<'a> {
+    counters: &'a Counters,
+    /// Counts down the telemetry's gauge when dropped.
+    _telemetry: PendingAssumeRole,
+}
 
 impl<'a> Pending<'a> {
     pub(crate) fn new(counters: &'a Counters) -> Self {
         counters.pending.fetch_add(1, Ordering::Relaxed);
-        Pending(counters)
+        Pending {
+            counters,
+            _telemetry: telemetry::assume_role_pending(),
+        }
     }
 }
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
-        self.0.pending.fetch_sub(1, Ordering::Relaxed);
+        self.counters.pending.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -190,6 +199,7 @@ impl Dispatch {
             Acquire::Wait(rx) => rx,
         };
         self.counters.tokens_waited.fetch_add(1, Ordering::Relaxed);
+        telemetry::token_waited();
         if !self.ensure_running() {
             // No runtime to run the dispenser on: go ahead rather than wait forever.
             tracing::debug!("no tokio runtime for the pool scheduler: AssumeRole not rate-limited");
@@ -208,6 +218,7 @@ impl Dispatch {
     /// STS answered `Throttling`: slow the whole pool down.
     pub(crate) fn throttled(&self) {
         self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+        telemetry::sts_throttled();
         self.limiter.throttled(self.time.now());
     }
 

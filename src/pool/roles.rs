@@ -131,6 +131,7 @@ impl Roles {
                 },
             );
             self.held.fetch_add(1, Ordering::Relaxed);
+            crate::telemetry::pool::role_added();
             credentials
         };
         while self.len() > max_roles {
@@ -182,6 +183,7 @@ impl Roles {
             shard.remove(spec);
         }
         self.held.fetch_sub(1, Ordering::Relaxed);
+        crate::telemetry::pool::role_removed();
     }
 
     /// Drops the roles not asked for in more than `idle_timeout`, and forgets released roles

@@ -17,6 +17,7 @@ pub mod gateway;
 pub mod http;
 pub mod matrix;
 pub mod metadata;
+pub mod meter;
 #[cfg(feature = "gateway")]
 pub mod stack_keys;
 

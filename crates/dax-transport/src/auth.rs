@@ -53,29 +53,74 @@ pub(crate) struct Current<'a> {
     pub(crate) now: SystemTime,
 }
 
+/// Why a connection (re)authorizes: the `reason` of the authorization metric and span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuthReason {
+    /// Its first authorization.
+    New,
+    /// A node answered with an auth error.
+    Rejected,
+    /// The periodic backstop.
+    Periodic,
+    /// The provider rotated (pushed generation).
+    Rotation,
+    /// The access key id changed (a provider without a rotation signal).
+    KeyChanged,
+}
+
+impl AuthReason {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            AuthReason::New => "new",
+            AuthReason::Rejected => "rejected",
+            AuthReason::Periodic => "periodic",
+            AuthReason::Rotation => "rotation",
+            AuthReason::KeyChanged => "key_changed",
+        }
+    }
+}
+
 impl AuthPolicy {
     /// Whether a connection with this stamp (and `marked` after an auth error) must send an
     /// auth frame before its next request.
+    #[cfg(test)]
     pub(crate) fn needs_auth(
         &self,
         stamp: Option<&AuthStamp>,
         marked: bool,
         cur: Current<'_>,
     ) -> bool {
-        let Some(stamp) = stamp else { return true };
+        self.auth_reason(stamp, marked, cur).is_some()
+    }
+
+    /// Why a connection with this stamp (and `marked` after an auth error) must send an auth
+    /// frame before its next request (`None`: it need not).
+    pub(crate) fn auth_reason(
+        &self,
+        stamp: Option<&AuthStamp>,
+        marked: bool,
+        cur: Current<'_>,
+    ) -> Option<AuthReason> {
+        let Some(stamp) = stamp else {
+            return Some(AuthReason::New);
+        };
         if marked {
-            return true;
+            return Some(AuthReason::Rejected);
         }
         let age = cur.now.duration_since(stamp.at).unwrap_or(Duration::ZERO);
         if age >= self.period {
-            return true;
+            return Some(AuthReason::Periodic);
         }
         if !self.push {
-            return false;
+            return None;
         }
         match self.source {
-            CredentialSource::Signalled => cur.generation > stamp.generation,
-            CredentialSource::KeyIdCompared => cur.access_key_id != stamp.access_key_id,
+            CredentialSource::Signalled => {
+                (cur.generation > stamp.generation).then_some(AuthReason::Rotation)
+            }
+            CredentialSource::KeyIdCompared => {
+                (cur.access_key_id != stamp.access_key_id).then_some(AuthReason::KeyChanged)
+            }
         }
     }
 }

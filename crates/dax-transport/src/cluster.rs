@@ -170,12 +170,14 @@ impl Cluster {
                 Ok(endpoints) if !endpoints.is_empty() => {
                     self.apply(shared, &endpoints);
                     self.refreshes.fetch_add(1, Ordering::Relaxed);
+                    super::telemetry::discovery(true);
                     return Ok(());
                 }
                 Ok(_) => {}
                 Err(e) => last = Some(e),
             }
         }
+        super::telemetry::discovery(false);
         Err(last.unwrap_or_else(|| {
             DaxError::new(
                 Kind::Connect,

@@ -44,6 +44,19 @@ pub(crate) struct Connection {
     pub(crate) last_used: SystemTime,
     /// The node pool's connection slot (released on drop).
     _slot: Option<OwnedSemaphorePermit>,
+    /// Why it is closed when dropped (pooled connections only are counted): `error` unless
+    /// the pool said otherwise.
+    pub(crate) close_reason: &'static str,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self._slot.is_some() {
+            tracing::debug_span!("dax.connection.close", node = %self.addr, reason = self.close_reason)
+                .in_scope(|| {});
+            super::telemetry::connection_closed(self.close_reason);
+        }
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -83,6 +96,7 @@ impl Connection {
             auth_marked: false,
             last_used: now,
             _slot: slot,
+            close_reason: "error",
         };
         let mut preamble = Vec::with_capacity(64);
         encode_preamble(

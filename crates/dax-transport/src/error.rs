@@ -65,6 +65,23 @@ pub(crate) enum Kind {
     Credentials,
 }
 
+impl Kind {
+    /// The `error.type` of a metric.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Kind::Connect => "connect",
+            Kind::Tls => "tls",
+            Kind::Timeout => "timeout",
+            Kind::Auth => "auth",
+            Kind::OutcomeUnknown => "outcome_unknown",
+            Kind::Io => "io",
+            Kind::Protocol => "protocol",
+            Kind::Unsupported => "unsupported",
+            Kind::Credentials => "credentials",
+        }
+    }
+}
+
 impl fmt::Debug for DaxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DaxError")

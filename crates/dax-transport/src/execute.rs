@@ -36,6 +36,7 @@ pub(crate) async fn execute(
         .pick(shared, op.write, avoid)
         .await
         .map_err(not_sent)?;
+    tracing::Span::current().record("node", tracing::field::display(node.addr));
     let result = attempt(shared, op, &node, limits).await;
     // Only a failed attempt is followed by a retry that asks which node to avoid: the
     // successful path touches the map only to clear an earlier failure.

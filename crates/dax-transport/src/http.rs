@@ -16,7 +16,7 @@ use super::error::{error_body, DaxError, Kind};
 use super::execute::{execute, Limits};
 use super::ops::{is_dax_operation, prepare, DaxOutput, Failure};
 use super::side_channel::{request_token, TypedInput, TypedOutput};
-use super::Shared;
+use super::{telemetry, Shared};
 
 pub(crate) use super::side_channel::DaxInterceptor;
 
@@ -105,13 +105,34 @@ impl HttpConnector for DaxConnector {
                 .read_timeout()
                 .unwrap_or(shared.settings.request_timeout),
         };
-        HttpConnectorFuture::new(async move {
+        let operation = input.name();
+        // Created here, inside the SDK's attempt span, so that it nests under it.
+        let span = tracing::debug_span!(
+            "dax.request",
+            operation,
+            node = tracing::field::Empty,
+            attempt = telemetry::attempt_number(request.headers().get("amz-sdk-request")),
+        );
+        let fut = async move {
+            let started = shared.time.now();
             let result = match prepare((*input).clone()) {
                 Ok(op) => execute(&shared, &op, invocation, limits).await,
                 Err(f) => Err(f),
             };
+            let took = shared
+                .time
+                .now()
+                .duration_since(started)
+                .unwrap_or_default();
+            let error = match &result {
+                Ok(_) => None,
+                Err(Failure::Service { name, .. }) => Some(name.as_str()),
+                Err(Failure::Transport { error, .. }) => Some(error.kind().as_str()),
+            };
+            telemetry::op_finished(operation, took, error);
             respond(result)
-        })
+        };
+        HttpConnectorFuture::new(tracing::Instrument::instrument(fut, span))
     }
 }
 

@@ -110,6 +110,7 @@ mod ops;
 mod options;
 mod pool;
 mod side_channel;
+mod telemetry;
 mod tls;
 
 use std::future::Future;
@@ -226,7 +227,7 @@ impl Shared {
         forward: forward::Forwarder,
         runtime: Runtime,
     ) -> Arc<Self> {
-        Arc::new(Shared {
+        let shared = Arc::new(Shared {
             settings,
             tls,
             creds: creds.provider,
@@ -238,7 +239,9 @@ impl Shared {
             cluster: Cluster::default(),
             metadata: Metadata::default(),
             attempts: Mutex::new(Lru::new(1024)),
-        })
+        });
+        telemetry::register(&shared);
+        shared
     }
 
     /// The seed addresses: the connect-address override, else the cluster hostname resolved.
@@ -317,10 +320,11 @@ impl Shared {
             access_key_id: creds.access_key_id(),
             now,
         };
-        let auth = self
-            .settings
-            .auth
-            .needs_auth(conn.auth.as_ref(), conn.auth_marked, current);
+        let auth_reason =
+            self.settings
+                .auth
+                .auth_reason(conn.auth.as_ref(), conn.auth_marked, current);
+        let auth = auth_reason.is_some();
         let mut bytes;
         let out: &[u8] = if auth {
             let request = sign_authorization(
@@ -341,7 +345,21 @@ impl Shared {
         } else {
             frame
         };
-        let reply = conn.call(out, method).await?;
+        let reply = match auth_reason {
+            // The auth frame goes out in front of the request, in one write: the span covers
+            // both. Its fields: node and reason, never a key.
+            Some(reason) => {
+                let span = if reason == auth::AuthReason::New {
+                    tracing::debug_span!("dax.authorize", node = %conn.addr, reason = reason.as_str())
+                } else {
+                    tracing::debug_span!("dax.reauthorize", node = %conn.addr, reason = reason.as_str())
+                };
+                let reply = tracing::Instrument::instrument(conn.call(out, method), span).await?;
+                telemetry::authorized(reason.as_str());
+                reply
+            }
+            None => conn.call(out, method).await?,
+        };
         if auth {
             conn.auth = Some(AuthStamp {
                 access_key_id: creds.access_key_id().to_owned(),

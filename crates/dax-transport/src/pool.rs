@@ -25,6 +25,7 @@ pub(crate) struct NodePool {
     returned: Notify,
     /// The preamble's session id (one per pool, as the official clients do).
     session: [u8; 16],
+    max_connections: usize,
 }
 
 impl NodePool {
@@ -38,6 +39,7 @@ impl NodePool {
             pending: Arc::new(Semaphore::new(max_pending.max(1))),
             returned: Notify::new(),
             session,
+            max_connections: max_connections.max(1),
         }
     }
 
@@ -84,15 +86,25 @@ impl NodePool {
                     .acquire_owned()
                     .await
                     .map_err(|_| DaxError::new(Kind::Unsupported, "node pool closed"))?;
-                return Connection::open(
-                    self.addr,
-                    shared.tls.as_ref(),
-                    &self.session,
-                    &shared.settings.user_agent,
-                    shared.time.now(),
-                    Some(slot),
+                let span = tracing::debug_span!(
+                    "dax.connect",
+                    node = %self.addr,
+                    tls = shared.tls.is_some()
+                );
+                let conn = tracing::Instrument::instrument(
+                    Connection::open(
+                        self.addr,
+                        shared.tls.as_ref(),
+                        &self.session,
+                        &shared.settings.user_agent,
+                        shared.time.now(),
+                        Some(slot),
+                    ),
+                    span,
                 )
-                .await;
+                .await?;
+                super::telemetry::connection_created();
+                return Ok(conn);
             }
         };
         match timeout(&shared.sleep, connect_timeout, wait).await {
@@ -113,8 +125,12 @@ impl NodePool {
         loop {
             let mut conn = self.idle().pop()?;
             let idle_for = now.duration_since(conn.last_used).unwrap_or(Duration::ZERO);
-            if idle_for < shared.settings.idle_timeout && conn.is_reusable() {
+            if idle_for >= shared.settings.idle_timeout {
+                conn.close_reason = "idle";
+            } else if conn.is_reusable() {
                 return Some(conn);
+            } else {
+                conn.close_reason = "closed_by_peer";
             }
         }
     }
@@ -128,12 +144,44 @@ impl NodePool {
 
     /// Closes idle connections unused for `idle_timeout`.
     pub(crate) fn reap(&self, now: SystemTime, idle_timeout: Duration) {
-        self.idle()
-            .retain(|c| now.duration_since(c.last_used).unwrap_or(Duration::ZERO) < idle_timeout);
+        let mut closed = Vec::new();
+        {
+            let mut idle = self.idle();
+            let mut i = 0;
+            while i < idle.len() {
+                if now
+                    .duration_since(idle[i].last_used)
+                    .unwrap_or(Duration::ZERO)
+                    < idle_timeout
+                {
+                    i += 1;
+                } else {
+                    let mut c = idle.remove(i);
+                    c.close_reason = "idle";
+                    closed.push(c);
+                }
+            }
+        }
+        // Closed outside the lock (a close is recorded in the metrics).
+        drop(closed);
     }
 
     /// Closes every idle connection (the node failed).
     pub(crate) fn clear(&self) {
-        self.idle().clear();
+        let mut closed: Vec<Connection> = std::mem::take(&mut *self.idle());
+        for c in closed.iter_mut() {
+            c.close_reason = "node_down";
+        }
+        drop(closed);
+    }
+
+    /// Connections open (checked out or idle).
+    pub(crate) fn open(&self) -> usize {
+        self.max_connections - self.slots.available_permits()
+    }
+
+    /// Idle connections.
+    pub(crate) fn idle_count(&self) -> usize {
+        self.idle().len()
     }
 }
