@@ -15,7 +15,7 @@ use aws_smithy_types::body::SdkBody;
 use super::error::{error_body, DaxError, Kind};
 use super::execute::{execute, Limits};
 use super::ops::{is_dax_operation, prepare, DaxOutput, Failure};
-use super::side_channel::{request_token, TypedInput, TypedOutput};
+use super::side_channel::{request_token, AttemptNumber, TypedInput, TypedOutput};
 use super::{telemetry, Shared};
 
 pub(crate) use super::side_channel::DaxInterceptor;
@@ -111,7 +111,12 @@ impl HttpConnector for DaxConnector {
             "dax.request",
             operation,
             node = tracing::field::Empty,
-            attempt = telemetry::attempt_number(request.headers().get("amz-sdk-request")),
+            attempt = request
+                .extension::<AttemptNumber>()
+                .map(|a| u64::from(a.0))
+                .unwrap_or_else(|| telemetry::attempt_number(
+                    request.headers().get("amz-sdk-request")
+                )),
         );
         let fut = async move {
             let started = shared.time.now();

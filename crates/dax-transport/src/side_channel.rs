@@ -16,6 +16,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
     FinalizerInterceptorContextMut,
 };
 use aws_smithy_runtime_api::client::interceptors::{disable_interceptor, Intercept};
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
@@ -28,6 +29,10 @@ pub(crate) struct TypedInput(pub(crate) Arc<DaxInput>);
 impl Storable for TypedInput {
     type Storer = StoreReplace<Self>;
 }
+
+/// The SDK's attempt number (1 for the first), attached to a DAX request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttemptNumber(pub(crate) u32);
 
 /// The typed output, from the connector back to the interceptor (response extension).
 #[derive(Debug, Clone)]
@@ -87,6 +92,12 @@ impl Intercept for DaxInterceptor {
     ) -> Result<(), BoxError> {
         if let Some(t) = cfg.load::<TypedInput>() {
             ctx.request_mut().add_extension(t.clone());
+            // The SDK's attempt number for the `dax.request` span (its `amz-sdk-request` header
+            // is not written for DAX requests).
+            if let Some(attempts) = cfg.load::<RequestAttempts>() {
+                ctx.request_mut()
+                    .add_extension(AttemptNumber(attempts.attempts()));
+            }
         }
         Ok(())
     }
