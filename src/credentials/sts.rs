@@ -56,6 +56,18 @@ pub(crate) enum Attempt {
     Failed(Error),
 }
 
+impl Attempt {
+    fn into_error(self) -> Error {
+        match self {
+            Attempt::Failed(e) => e,
+            Attempt::ChainCapped => Error::other(
+                "STS refused the session duration for a chained role session twice",
+                None,
+            ),
+        }
+    }
+}
+
 /// Credentials fresh from STS.
 #[derive(Clone)]
 pub(crate) struct StsCredentials {
@@ -101,21 +113,10 @@ impl StsCaller {
 
     /// One AssumeRole call (with the STS client's own retries inside it).
     pub(crate) async fn fetch(&self) -> Result<StsCredentials, Error> {
-        let duration = self.duration();
-        match self.call(duration).await {
-            Err(e) if duration.is_some_and(|d| d > CHAINED_MAX_SECONDS) && is_chaining_cap(&e) => {
-                tracing::warn!(
-                    role_arn = %self.params.options.role_arn,
-                    requested = duration,
-                    "the source credentials are a chained role session, which STS caps at one \
-                     hour; asking for 3600 s from now on"
-                );
-                self.capped_to_chained.store(true, Ordering::Relaxed);
-                self.call(Some(CHAINED_MAX_SECONDS))
-                    .await
-                    .map_err(|e| self.classify(e))
-            }
-            result => result.map_err(|e| self.classify(e)),
+        match self.fetch_attempt().await {
+            // Capped to the chained-session hour now: ask again (it cannot be refused so twice).
+            Err(Attempt::ChainCapped) => self.fetch_attempt().await.map_err(Attempt::into_error),
+            result => result.map_err(Attempt::into_error),
         }
     }
 
