@@ -14,8 +14,10 @@
 //!
 //! A `Throttling` answer halves the rate (not below a floor); the rate then climbs back
 //! linearly to the configured one over [`RECOVERY`]. The bucket holds at most [`BURST`] tokens
-//! (fewer when the rate is lower: at most one second of them), so no one-second window sees
-//! more than the rate plus ten calls.
+//! (fewer when the rate is lower: at most one second of them), and a sliding window caps every
+//! second at the rate itself: the bucket spreads calls, the window makes the budget a hard
+//! bound (at most `floor(rate)` calls in any window of `floor(rate) / rate` seconds: 100 calls
+//! in any second at 100 per second).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -23,6 +25,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::oneshot;
+
+use crate::credentials::add_sat;
 
 /// How long the rate takes to climb back from its floor to the configured rate.
 pub(crate) const RECOVERY: Duration = Duration::from_secs(30);
@@ -61,6 +65,9 @@ struct Bucket {
     seq: u64,
     refreshes: BinaryHeap<Reverse<RefreshWaiter>>,
     waiting: VecDeque<oneshot::Sender<()>>,
+    /// When the latest calls were let through (at most the window's call count at the
+    /// configured rate).
+    recent: VecDeque<SystemTime>,
 }
 
 struct RefreshWaiter {
@@ -107,6 +114,7 @@ impl RateLimiter {
                 seq: 0,
                 refreshes: BinaryHeap::new(),
                 waiting: VecDeque::new(),
+                recent: VecDeque::with_capacity(window(rate).0),
             }),
         }
     }
@@ -119,8 +127,8 @@ impl RateLimiter {
     pub(crate) fn acquire(&self, priority: Priority, now: SystemTime) -> Acquire {
         let mut b = self.lock();
         b.refill(now);
-        if b.refreshes.is_empty() && b.waiting.is_empty() && b.tokens >= 1.0 - EPSILON {
-            b.tokens = (b.tokens - 1.0).max(0.0);
+        if b.refreshes.is_empty() && b.waiting.is_empty() && b.ready_at(now).is_none() {
+            b.take(now);
             return Acquire::Now;
         }
         let (tx, rx) = oneshot::channel();
@@ -144,18 +152,20 @@ impl RateLimiter {
     pub(crate) fn dispense(&self, now: SystemTime) -> Option<Duration> {
         let mut b = self.lock();
         b.refill(now);
-        while b.tokens >= 1.0 - EPSILON {
+        while b.ready_at(now).is_none() {
             let tx = b.next_waiter(now)?;
             // A waiter that gave up (its flight was dropped) does not use the token.
             if tx.send(()).is_ok() {
-                b.tokens = (b.tokens - 1.0).max(0.0);
+                b.take(now);
             }
         }
         if b.refreshes.is_empty() && b.waiting.is_empty() {
             return None;
         }
-        let next = ((1.0 - b.tokens) / b.rate).max(0.0);
-        Some(Duration::from_secs_f64(next).max(Duration::from_millis(1)))
+        let next = b.ready_at(now).map_or(Duration::ZERO, |at| {
+            at.duration_since(now).unwrap_or_default()
+        });
+        Some(next.max(Duration::from_millis(1)))
     }
 
     /// STS answered `Throttling`: halve the rate (not below the floor) and drop saved tokens.
@@ -179,6 +189,34 @@ impl RateLimiter {
 }
 
 impl Bucket {
+    /// `None` if a call may go at `now`; else the earliest time one may (a token accrued and
+    /// the window's oldest call a window ago).
+    fn ready_at(&self, now: SystemTime) -> Option<SystemTime> {
+        let token_in = if self.tokens >= 1.0 - EPSILON {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(((1.0 - self.tokens) / self.rate).max(0.0))
+        };
+        let (calls, span) = window(self.rate);
+        let window_at = (self.recent.len() >= calls)
+            .then(|| self.recent[self.recent.len() - calls] + span)
+            .filter(|at| *at > now);
+        match (token_in.is_zero(), window_at) {
+            (true, None) => None,
+            (true, Some(at)) => Some(at),
+            (false, at) => Some(add_sat(now, token_in).max(at.unwrap_or(now))),
+        }
+    }
+
+    /// Lets one call through at `now`.
+    fn take(&mut self, now: SystemTime) {
+        self.tokens = (self.tokens - 1.0).max(0.0);
+        self.recent.push_back(now);
+        while self.recent.len() > window(self.max_rate).0 {
+            self.recent.pop_front();
+        }
+    }
+
     fn refill(&mut self, now: SystemTime) {
         let elapsed = match self.updated {
             // A clock that went back adds nothing.
@@ -208,6 +246,16 @@ impl Bucket {
         }
         self.waiting.pop_front()
     }
+}
+
+/// The most calls a sliding window counts (a rate above this is windowed per fraction of a
+/// second, so memory stays bounded).
+const MAX_WINDOW_CALLS: usize = 100_000;
+
+/// The sliding window at `rate`: at most `calls` calls in any `span`.
+fn window(rate: f64) -> (usize, Duration) {
+    let calls = rate.floor().clamp(1.0, MAX_WINDOW_CALLS as f64);
+    (calls as usize, Duration::from_secs_f64(calls / rate))
 }
 
 /// Token counts within this of a whole token count as whole (float sums of `elapsed * rate`).
@@ -331,6 +379,48 @@ mod tests {
             l.throttled(at(60_000));
         }
         assert_eq!(l.rate(at(60_000)), 100.0 / 32.0, "the floor holds");
+    }
+
+    #[test]
+    fn no_window_of_a_second_sees_more_calls_than_the_rate() {
+        let l = RateLimiter::new(20.0);
+        let mut rxs = Vec::new();
+        let mut granted = Vec::new();
+        // Idle long enough to fill the bucket, then a crowd, dispensed every 10 ms for 3 s.
+        for _ in 0..100 {
+            match l.acquire(Priority::Waiting, at(5_000)) {
+                Acquire::Now => granted.push(5_000),
+                Acquire::Wait(rx) => rxs.push(rx),
+            }
+        }
+        for t in (5_010..8_000).step_by(10) {
+            l.dispense(at(t));
+            for rx in &mut rxs {
+                if rx.try_recv().is_ok() {
+                    granted.push(t);
+                }
+            }
+        }
+        assert!(granted.len() >= 55, "{}", granted.len());
+        for &start in &granted {
+            let in_window = granted
+                .iter()
+                .filter(|&&t| t >= start && t < start + 1_000)
+                .count();
+            assert!(
+                in_window <= 20,
+                "{in_window} calls in the second from {start}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fractional_rate_is_a_window_of_more_than_a_second() {
+        assert_eq!(window(0.5), (1, Duration::from_secs(2)));
+        assert_eq!(window(100.0), (100, Duration::from_secs(1)));
+        let (calls, span) = window(2.5);
+        assert_eq!(calls, 2);
+        assert!((span.as_secs_f64() - 0.8).abs() < 1e-9);
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl CrossAccountPoolBuilder {
 
     /// AssumeRole calls per second for the whole pool, all Regions together (default 100, a
     /// sixth of STS's 600 per second per account and Region, which every caller in the account
-    /// shares). A token bucket with a burst of at most 10 calls: every STS request
+    /// shares). A token bucket with a burst of at most 10 calls, under a sliding window that holds every second to the rate itself: every STS request
     /// takes a token, retries included (the pool's STS clients do not retry on their own; the
     /// pool does). When tokens are short, refreshes near the end of their credentials' validity
     /// go first, then first fetches with callers waiting, then other refreshes, earliest expiry
