@@ -159,9 +159,9 @@ impl CrossAccountPoolBuilder {
 
     /// AssumeRole calls per second for the whole pool, all Regions together (default 100, a
     /// sixth of STS's 600 per second per account and Region, which every caller in the account
-    /// shares). A token bucket with a burst of at most 10 calls, under a sliding window that holds every second to the rate itself: every STS request
-    /// takes a token, retries included (the pool's STS clients do not retry on their own; the
-    /// pool does). When tokens are short, refreshes near the end of their credentials' validity
+    /// shares): a hard bound, no one-second window sees more (a token bucket with a burst of at
+    /// most 10 calls, under a sliding window). Every STS request takes a token, retries
+    /// included (the pool's STS clients do not retry on their own; the pool does). When tokens are short, refreshes near the end of their credentials' validity
     /// go first, then first fetches with callers waiting, then other refreshes, earliest expiry
     /// first; a refresh that waits keeps serving its valid credentials. Waiting for a token
     /// does not count toward the load timeout, which bounds each STS call. A `Throttling`
