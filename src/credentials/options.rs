@@ -168,8 +168,10 @@ macro_rules! role_option_setters {
         /// every Region, opt-in ones included). Clients built from these credentials keep the
         /// `SdkConfig`'s Region. An explicit STS endpoint (`sts_endpoint_url`,
         /// `AWS_ENDPOINT_URL_STS`) still wins.
-        pub fn region(mut self, region: impl Into<aws_config::Region>) -> Self {
-            self.$($field).+.region = Some(region.into());
+        ///
+        /// Takes a name (`"eu-south-1"`, a `String`) or an `aws_config::Region`.
+        pub fn region(mut self, region: impl AsRef<str>) -> Self {
+            self.$($field).+.region = Some(aws_config::Region::new(region.as_ref().to_owned()));
             self
         }
 
