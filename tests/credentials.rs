@@ -779,7 +779,15 @@ async fn dropping_the_last_handle_stops_the_task() {
     })
     .await;
     drop(creds);
-    h.advance(secs(10)).await;
+    // In small steps: on a multi-thread runtime the task (on another worker) may register its
+    // sleep only after a single large step moved the clock past its wake-up.
+    for _ in 0..75 {
+        if h.sts.issued() == 2 {
+            break;
+        }
+        h.advance(Duration::from_millis(200)).await;
+        settle().await;
+    }
     eventually("a clone keeps it refreshing", || h.sts.issued() == 2).await;
     drop(clone);
     eventually("the task ended with the last handle", || {
