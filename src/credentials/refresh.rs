@@ -530,10 +530,9 @@ impl Refresher {
             st.queued = None;
         }
         if self.attempt_due(now) {
-            // Starts the flight (or finds it running); its end reschedules the role.
-            if let Joined::Ready(_) = self.join(Trigger::Scheduled) {
-                self.reschedule();
-            }
+            // Starts the flight (or finds it running; it runs in a task of its own): its end
+            // reschedules the role.
+            drop(self.join(Trigger::Scheduled));
         } else {
             self.reschedule();
         }

@@ -45,6 +45,15 @@ pub(super) fn millis(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Marks a role used at `now_ms`, writing the shared stamp only when it moves on (most gets of
+/// a busy role fall in the same millisecond and write nothing).
+#[inline]
+fn touch(last_used: &AtomicU64, now_ms: u64) {
+    if last_used.load(Ordering::Relaxed) < now_ms {
+        last_used.fetch_max(now_ms, Ordering::Relaxed);
+    }
+}
+
 fn strong_elsewhere(credentials: &AssumedRoleCredentials) -> bool {
     Arc::strong_count(credentials.inner()) > 1
 }
@@ -83,7 +92,7 @@ impl Roles {
                 credentials,
                 last_used,
             }) => {
-                last_used.fetch_max(now_ms, Ordering::Relaxed);
+                touch(last_used, now_ms);
                 Some(credentials.clone())
             }
             _ => None,
@@ -107,7 +116,7 @@ impl Roles {
                     credentials,
                     last_used,
                 }) => {
-                    last_used.fetch_max(now_ms, Ordering::Relaxed);
+                    touch(last_used, now_ms);
                     return Ok(credentials.clone());
                 }
                 Some(Slot::Released(weak)) => weak.upgrade(),

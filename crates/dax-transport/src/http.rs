@@ -111,12 +111,7 @@ impl HttpConnector for DaxConnector {
             "dax.request",
             operation,
             node = tracing::field::Empty,
-            attempt = request
-                .extension::<AttemptNumber>()
-                .map(|a| u64::from(a.0))
-                .unwrap_or_else(|| telemetry::attempt_number(
-                    request.headers().get("amz-sdk-request")
-                )),
+            attempt = request.extension::<AttemptNumber>().map_or(0, |a| a.0),
         );
         let fut = async move {
             let started = shared.time.now();

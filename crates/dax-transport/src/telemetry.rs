@@ -250,23 +250,3 @@ pub(crate) fn discovery(ok: bool) {
         i.discoveries.add(1, Some(&a), None);
     }
 }
-
-/// The SDK's attempt number from `amz-sdk-request: attempt=N; max=M` (0 if absent).
-pub(crate) fn attempt_number(header: Option<&str>) -> u64 {
-    header
-        .and_then(|h| h.split(';').find_map(|p| p.trim().strip_prefix("attempt=")))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attempt_numbers_come_from_the_sdk_header() {
-        assert_eq!(attempt_number(Some("attempt=2; max=3")), 2);
-        assert_eq!(attempt_number(Some("max=3; attempt=1")), 1);
-        assert_eq!(attempt_number(None), 0);
-    }
-}
