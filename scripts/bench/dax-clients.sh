@@ -19,7 +19,8 @@
 #   XACCT_STACK_ENV_FILE (default .local-stack/instances/test/env), XACCT_TOOLS_HOME (.tools)
 #   OUT=target/bench/dax-clients.jsonl
 #   PROFILE=N: instead of the comparison, profile our client with callgrind (N GetItems; needs
-#   valgrind) and print instructions per GetItem and the heaviest functions per GetItem
+#   valgrind) and print instructions per GetItem and the heaviest functions per GetItem;
+#   PROFILE_OUT=dir keeps the callgrind files
 # Everything it starts (dax-local, clients) is stopped on exit, failure and Ctrl-C included.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -103,6 +104,9 @@ if [[ -n "${PROFILE:-}" ]]; then
       --in-flight 1 --count "$n" --seconds 1000 --warmup-seconds 0 --workers "$RUST_WORKERS" \
       >/dev/null 2>"$WORK/vg.$n" || { cat "$WORK/vg.$n" >&2; exit 1; }
   done
+  if [[ -n "${PROFILE_OUT:-}" ]]; then # keep the callgrind files for callgrind_annotate --tree
+    mkdir -p "$PROFILE_OUT" && cp "$WORK/cg.$small" "$WORK/cg.$PROFILE" "$PROFILE_OUT/"
+  fi
   collected() { sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$WORK/vg.$1"; }
   echo "instructions per GetItem (callgrind, user space only): $(( ($(collected "$PROFILE") - $(collected "$small")) / (PROFILE - small) ))"
   for mode in yes no; do
