@@ -1,12 +1,14 @@
 //! Heap bytes per provider and per pooled role, measured with a counting global allocator
 //! (live bytes before and after, divided by the count). `cargo bench --bench memory`.
-#![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; measurement-only code
 
 #[path = "../tests/support/fake_sts.rs"]
 mod fake_sts;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+#[path = "support/live_bytes.rs"]
+mod live_bytes;
+
+use live_bytes::{live_bytes, LiveBytes};
+
 use std::time::Duration;
 
 use aws_smithy_async::rt::sleep::TokioSleep;
@@ -14,22 +16,8 @@ use aws_smithy_async::time::SystemTimeSource;
 use cross_account_dynamodb::{AssumedRoleCredentials, CrossAccountPool, RoleSpec};
 use fake_sts::{FakeSts, Reply};
 
-struct Counting;
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: LiveBytes = LiveBytes;
 
 const N: usize = 1000;
 
@@ -52,9 +40,9 @@ fn main() {
         drop(warm);
         tokio::task::yield_now().await;
 
-        let before = LIVE.load(Ordering::Relaxed);
+        let before = live_bytes();
         let mut providers = Vec::with_capacity(N);
-        let vec_bytes = LIVE.load(Ordering::Relaxed) - before;
+        let vec_bytes = live_bytes() - before;
         for i in 0..N {
             providers.push(
                 AssumedRoleCredentials::builder(format!("arn:aws:iam::111111111111:role/r{i}"))
@@ -65,14 +53,14 @@ fn main() {
             );
         }
         tokio::task::yield_now().await;
-        let per_provider = (LIVE.load(Ordering::Relaxed) - before - vec_bytes) / N as isize;
+        let per_provider = (live_bytes() - before - vec_bytes) / N as isize;
         drop(providers);
 
         // The anchor: aws-config's AssumeRoleProvider (it caches nothing itself; the cache
         // lives in each client's identity cache, not counted here).
-        let before = LIVE.load(Ordering::Relaxed);
+        let before = live_bytes();
         let mut anchors = Vec::with_capacity(N);
-        let vec_bytes = LIVE.load(Ordering::Relaxed) - before;
+        let vec_bytes = live_bytes() - before;
         for i in 0..N {
             anchors.push(
                 aws_config::sts::AssumeRoleProvider::builder(format!(
@@ -83,20 +71,20 @@ fn main() {
                 .await,
             );
         }
-        let per_anchor = (LIVE.load(Ordering::Relaxed) - before - vec_bytes) / N as isize;
+        let per_anchor = (live_bytes() - before - vec_bytes) / N as isize;
         drop(anchors);
 
         let pool = CrossAccountPool::builder().configure(&sdk).max_roles(N).build();
         pool.credentials(RoleSpec::new("arn:aws:iam::111111111111:role/warm-pool"))
             .await
             .unwrap();
-        let before = LIVE.load(Ordering::Relaxed);
+        let before = live_bytes();
         for i in 0..N {
             pool.credentials(RoleSpec::new(format!("arn:aws:iam::222222222222:role/p{i}")))
                 .await
                 .unwrap();
         }
-        let per_role = (LIVE.load(Ordering::Relaxed) - before) / N as isize;
+        let per_role = (live_bytes() - before) / N as isize;
         println!("memory: {per_provider} heap bytes per provider (with its STS client and first credentials, {N} providers)");
         println!("memory: {per_role} heap bytes per pooled role ({N} roles in one pool)");
         println!("memory: {per_anchor} heap bytes per aws-config AssumeRoleProvider (anchor, no credentials held)");

@@ -19,15 +19,18 @@
 //! `cold`, `memory`, `warm`; the injected `tick_advance_time_and_sleep` clock in `day`).
 //! `memory` re-runs this binary once per subject (the pool; the anchor) so that each subject's
 //! RSS is measured in a fresh process.
-#![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; measurement-only code
 #![allow(clippy::disallowed_methods)] // a benchmark measures real time
 
 #[path = "../tests/support/throttling_sts.rs"]
 mod throttling_sts;
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "support/live_bytes.rs"]
+mod live_bytes;
+
+use live_bytes::{live_bytes, LiveBytes};
+
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,29 +45,8 @@ use aws_smithy_types::config_bag::ConfigBag;
 use cross_account_dynamodb::{CrossAccountPool, RefreshPolicy, RoleSpec};
 use throttling_sts::ThrottlingSts;
 
-struct Counting;
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: LiveBytes = LiveBytes;
 
 const SUBJECT_ENV: &str = "POOL_SCALE_MEMORY_SUBJECT";
 
@@ -357,7 +339,7 @@ fn memory_child(subject: &str, n: usize) {
                     .unwrap();
                 drop(warm);
                 settle().await;
-                let (heap0, rss0) = (LIVE.load(Ordering::Relaxed), rss_bytes());
+                let (heap0, rss0) = (live_bytes(), rss_bytes());
                 let pool = CrossAccountPool::builder()
                     .configure(&sdk)
                     .max_roles(n)
@@ -367,7 +349,7 @@ fn memory_child(subject: &str, n: usize) {
                     pool.credentials(RoleSpec::new(role_arn(i))).await.unwrap();
                 }
                 settle().await;
-                let r = (LIVE.load(Ordering::Relaxed) - heap0, rss_bytes() - rss0);
+                let r = (live_bytes() - heap0, rss_bytes() - rss0);
                 assert_eq!(pool.len(), n);
                 drop(pool);
                 r
@@ -394,12 +376,12 @@ fn memory_child(subject: &str, n: usize) {
                 drop(one(usize::MAX / 2).await);
                 settle().await;
                 let mut held = Vec::with_capacity(n);
-                let (heap0, rss0) = (LIVE.load(Ordering::Relaxed), rss_bytes());
+                let (heap0, rss0) = (live_bytes(), rss_bytes());
                 for i in 0..n {
                     held.push(one(i).await);
                 }
                 settle().await;
-                let r = (LIVE.load(Ordering::Relaxed) - heap0, rss_bytes() - rss0);
+                let r = (live_bytes() - heap0, rss_bytes() - rss0);
                 drop(held);
                 r
             }
