@@ -12,10 +12,11 @@ mod throttling_sts;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::Region;
+use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::test_util::tick_advance_sleep::{
     tick_advance_time_and_sleep, TickAdvanceSleep, TickAdvanceTime,
 };
-use aws_smithy_async::time::TimeSource;
+use aws_smithy_async::time::{StaticTimeSource, TimeSource};
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use cross_account_dynamodb::{CrossAccountPool, RefreshPolicy, RoleSpec};
 use throttling_sts::{Failure, Outcome, ThrottlingSts};
@@ -537,4 +538,38 @@ async fn status_and_stats_make_no_sts_call() {
     assert_eq!(stats.throttled, 0);
     assert_eq!(stats.pending_assume_roles, 0);
     assert_eq!(sts.calls(), 1, "no STS call from status or stats");
+}
+
+#[tokio::test]
+#[allow(clippy::disallowed_methods)] // the real sleep is this test's subject; the timeout only guards a hang
+async fn a_frozen_clock_with_real_sleeps_does_not_stall_the_sts_budget() {
+    // A user's test may freeze the clock (`StaticTimeSource`) and keep the real sleep. The
+    // bucket then refills with the scheduler's sleeps, not the clock: more roles than one
+    // burst of tokens must not wait forever.
+    const ROLES: usize = 60;
+    let frozen = StaticTimeSource::new(UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+    let sts = ThrottlingSts::new(frozen, TokioSleep::new());
+    sts.set_limit(None);
+    let pool = CrossAccountPool::builder()
+        .configure(&sts.sdk_config(3))
+        .sts_rate_limit(2_000.0)
+        .build();
+    let tasks: Vec<_> = (0..ROLES)
+        .map(|i| {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.credentials(RoleSpec::new(role(i))).await })
+        })
+        .collect();
+    // At 2,000 per second the 60 calls need about 25 ms of sleeps: 30 s only guards the hang.
+    let all = tokio::time::timeout(
+        Duration::from_secs(30),
+        futures_util::future::join_all(tasks),
+    )
+    .await
+    .expect("callers still waiting for AssumeRole tokens after 30 s on a frozen clock");
+    for (i, r) in all.into_iter().enumerate() {
+        r.unwrap().unwrap_or_else(|e| panic!("caller {i}: {e}"));
+    }
+    assert_eq!(sts.calls(), ROLES as u64, "one AssumeRole per role");
+    assert_eq!(pool.stats().pending_assume_roles, 0);
 }

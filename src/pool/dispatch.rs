@@ -11,7 +11,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep};
 use aws_smithy_async::time::SharedTimeSource;
@@ -89,6 +89,9 @@ pub(crate) struct Dispatch {
     pub(crate) time: SharedTimeSource,
     pub(crate) sleep: SharedAsyncSleep,
     limiter: RateLimiter,
+    /// The budget's clock never runs behind the time the scheduler has slept (nanoseconds
+    /// since the Unix epoch; 0 until the first sleep). See [`Dispatch::budget_now`].
+    slept_until: AtomicU64,
     queue: Mutex<Queue>,
     wake: Arc<Notify>,
     running: Arc<AtomicBool>,
@@ -133,6 +136,7 @@ impl Dispatch {
             time,
             sleep,
             limiter: RateLimiter::new(rate),
+            slept_until: AtomicU64::new(0),
             queue: Mutex::new(Queue::default()),
             wake: Arc::new(Notify::new()),
             running: Arc::new(AtomicBool::new(false)),
@@ -191,10 +195,34 @@ impl Dispatch {
         self.running.load(Ordering::Acquire)
     }
 
+    /// The token bucket's clock: the injected time, but never behind the end of the
+    /// scheduler's latest completed sleep. With a clock that does not move while sleeps do (a
+    /// test's `StaticTimeSource` beside the real sleep) the bucket would otherwise never refill
+    /// after its first burst, and every caller beyond it would wait forever; with a wall clock
+    /// stepped backwards it would stall until the clock caught up. With a clock and a sleep
+    /// that agree (the real ones; a test's tick-advance pair) this is the clock itself: a
+    /// sleep ends at or after its deadline.
+    fn budget_now(&self) -> SystemTime {
+        let now = self.time.now();
+        match self.slept_until.load(Ordering::Relaxed) {
+            0 => now,
+            nanos => now.max(UNIX_EPOCH + Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// A sleep of the scheduler's that started at budget time `from` ran its full `length`.
+    fn slept(&self, from: SystemTime, length: Duration) {
+        let end = add_sat(from, length);
+        if let Ok(since_epoch) = end.duration_since(UNIX_EPOCH) {
+            let nanos = u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX);
+            self.slept_until.fetch_max(nanos, Ordering::Relaxed);
+        }
+    }
+
     /// Waits for an AssumeRole token (the wait is not bounded by the load timeout: that bounds
     /// the STS call only).
     pub(crate) async fn token(self: &Arc<Self>, priority: Priority) {
-        let rx = match self.limiter.acquire(priority, self.time.now()) {
+        let rx = match self.limiter.acquire(priority, self.budget_now()) {
             Acquire::Now => return,
             Acquire::Wait(rx) => rx,
         };
@@ -219,12 +247,12 @@ impl Dispatch {
     pub(crate) fn throttled(&self) {
         self.counters.throttled.fetch_add(1, Ordering::Relaxed);
         telemetry::sts_throttled();
-        self.limiter.throttled(self.time.now());
+        self.limiter.throttled(self.budget_now());
     }
 
     /// The AssumeRole rate now (below the configured one after throttling).
     pub(crate) fn rate(&self) -> f64 {
-        self.limiter.rate(self.time.now())
+        self.limiter.rate(self.budget_now())
     }
 
     /// The entries due at `now` (their time passed), removed from the queue.
@@ -241,7 +269,7 @@ impl Dispatch {
 
     /// One round of the task's work at `now`; returns how long it may sleep.
     fn tick(&self, now: SystemTime) -> Duration {
-        let token_wait = self.limiter.dispense(now);
+        let token_wait = self.limiter.dispense(self.budget_now());
         for (at, role) in self.pop_due(now) {
             if let Some(role) = role.upgrade() {
                 role.on_scheduled(at, now);
@@ -296,20 +324,24 @@ async fn run(weak: Weak<Dispatch>, wake: Arc<Notify>, _guard: RunningGuard) {
         let notified = wake.notified();
         let mut notified = std::pin::pin!(notified);
         notified.as_mut().enable();
-        let (sleep, wait) = {
+        let (sleep, wait, from) = {
             let Some(dispatch) = weak.upgrade() else {
                 tracing::debug!("pool scheduler stopped: the pool and its roles are gone");
                 return;
             };
             let now = dispatch.time.now();
             let wait = dispatch.tick(now);
-            (dispatch.sleep.clone(), wait)
+            (dispatch.sleep.clone(), wait, dispatch.budget_now())
         };
         if wait.is_zero() {
             tokio::task::yield_now().await;
             continue;
         }
         let timer = std::pin::pin!(sleep.sleep(wait));
-        future::select(timer, notified).await;
+        if let future::Either::Left(_) = future::select(timer, notified).await {
+            if let Some(dispatch) = weak.upgrade() {
+                dispatch.slept(from, wait);
+            }
+        }
     }
 }
