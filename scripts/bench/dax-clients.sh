@@ -5,6 +5,8 @@
 #
 #   rust   aws_sdk_dynamodb::Client over xacct_dax_transport::DaxTransport
 #          (crates/dax-transport/examples/getitem_load.rs, release build)
+#   rust-direct  the same transport's direct calls (DaxTransport::get_item, no SDK client):
+#          the same example with --direct
 #   node   @amazon-dax-sdk/client-dax 3.1.0 (scripts/bench/getitem_load.js), one event loop
 #   python amazon-dax-client 2.1.0, synchronous (scripts/bench/getitem_load.py), N threads
 #
@@ -14,13 +16,13 @@
 #
 # Needs the local stack (scripts/stack/stack.sh start test) and the official clients
 # (scripts/dax/setup.sh). Settings (environment):
-#   SECONDS_PER_RUN=10 WARMUP=2 IN_FLIGHT="1 32" CLIENTS="rust node python" ROUNDS=1
+#   SECONDS_PER_RUN=10 WARMUP=2 IN_FLIGHT="1 32" CLIENTS="rust rust-direct node python" ROUNDS=1
 #   RUST_WORKERS=1 (tokio worker threads of our client; 0 = current-thread runtime)
 #   XACCT_STACK_ENV_FILE (default .local-stack/instances/test/env), XACCT_TOOLS_HOME (.tools)
 #   OUT=target/bench/dax-clients.jsonl
 #   PROFILE=N: instead of the comparison, profile our client with callgrind (N GetItems; needs
 #   valgrind) and print instructions per GetItem and the heaviest functions per GetItem;
-#   PROFILE_OUT=dir keeps the callgrind files
+#   PROFILE_OUT=dir keeps the callgrind files; PROFILE_DIRECT=1 profiles the direct calls
 # Everything it starts (dax-local, clients) is stopped on exit, failure and Ctrl-C included.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,7 +31,7 @@ cd "$ROOT"
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 WARMUP=${WARMUP:-2}
 IN_FLIGHT=${IN_FLIGHT:-"1 32"}
-CLIENTS=${CLIENTS:-"rust node python"}
+CLIENTS=${CLIENTS:-"rust rust-direct node python"}
 ROUNDS=${ROUNDS:-1}
 RUST_WORKERS=${RUST_WORKERS:-1}
 OUT=${OUT:-target/bench/dax-clients.jsonl}
@@ -101,7 +103,7 @@ if [[ -n "${PROFILE:-}" ]]; then
   small=$((PROFILE / 10))
   for n in "$small" "$PROFILE"; do
     valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$n" "$RUST_BIN" "${COMMON[@]}" \
-      --in-flight 1 --count "$n" --seconds 1000 --warmup-seconds 0 --workers "$RUST_WORKERS" \
+      --in-flight 1 --count "$n" --seconds 1000 --warmup-seconds 0 --workers "$RUST_WORKERS" ${PROFILE_DIRECT:+--direct} \
       >/dev/null 2>"$WORK/vg.$n" || { cat "$WORK/vg.$n" >&2; exit 1; }
   done
   if [[ -n "${PROFILE_OUT:-}" ]]; then # keep the callgrind files for callgrind_annotate --tree
@@ -135,6 +137,7 @@ run_client() { # client in_flight -> one JSON line on stdout
   local args=("${COMMON[@]}" --in-flight "$n" --seconds "$SECONDS_PER_RUN" --warmup-seconds "$WARMUP")
   case $client in
     rust) "$RUST_BIN" "${args[@]}" --workers "$RUST_WORKERS" >"$WORK/run.json" & ;;
+    rust-direct) "$RUST_BIN" "${args[@]}" --workers "$RUST_WORKERS" --direct >"$WORK/run.json" & ;;
     node) NODE_PATH="$NODE_MODULES" node scripts/bench/getitem_load.js "${args[@]}" >"$WORK/run.json" & ;;
     python) "$PY" scripts/bench/getitem_load.py "${args[@]}" >"$WORK/run.json" & ;;
     *) echo "unknown client $client" >&2; return 1 ;;
@@ -160,10 +163,10 @@ done
 python3 - "$OUT" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(f"{'client':<11} {'in flight':>9} {'round':>5} {'requests':>9} {'err':>4} {'req/s':>9} "
+print(f"{'client':<17} {'in flight':>9} {'round':>5} {'requests':>9} {'err':>4} {'req/s':>9} "
       f"{'client CPU s':>12} {'user/sys':>9} {'req/CPU-s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9}")
 for r in rows:
-    print(f"{r['client']:<11} {r['in_flight']:>9} {r['round']:>5} {r['requests']:>9} {r['errors']:>4} "
+    print(f"{r['client']:<17} {r['in_flight']:>9} {r['round']:>5} {r['requests']:>9} {r['errors']:>4} "
           f"{r['req_per_s']:>9.0f} {r['cpu_s']:>12.2f} {r['cpu_user_s']:>4.2f}/{r['cpu_sys_s']:<4.2f} {r['req_per_cpu_s']:>10.0f} "
           f"{r['p50_us']:>8.1f} {r['p99_us']:>8.1f} {r['p999_us']:>9.1f}")
 print()
@@ -175,14 +178,15 @@ def med(xs):
     xs = sorted(xs); k = len(xs) // 2
     return xs[k] if len(xs) % 2 else (xs[k - 1] + xs[k]) / 2
 for n in sorted({k[0] for k in by}):
-    ours = by.get((n, 'rust-xacct'))
-    for other in ('node-dax', 'python-dax'):
-        o = by.get((n, other))
-        if ours and o:
-            a = med([r['req_per_cpu_s'] for r in ours]); b = med([r['req_per_cpu_s'] for r in o])
-            t = med([r['req_per_s'] for r in ours]) / med([r['req_per_s'] for r in o])
-            print(f"{n:>3} in flight: ours / {other}: {a / b:.2f}x requests per CPU-second, {t:.2f}x requests per second")
-    if ours and n == 1:
-        p99 = med([r['p99_us'] for r in ours])
-        print(f"{n:>3} in flight: our p99 {p99:.1f} µs (goal < 100 µs: {'met' if p99 < 100 else 'missed'})")
+    for mine in ('rust-xacct', 'rust-xacct-direct'):
+        ours = by.get((n, mine))
+        for other in ('node-dax', 'python-dax'):
+            o = by.get((n, other))
+            if ours and o:
+                a = med([r['req_per_cpu_s'] for r in ours]); b = med([r['req_per_cpu_s'] for r in o])
+                t = med([r['req_per_s'] for r in ours]) / med([r['req_per_s'] for r in o])
+                print(f"{n:>3} in flight: {mine} / {other}: {a / b:.2f}x requests per CPU-second, {t:.2f}x requests per second")
+        if ours and n == 1:
+            p99 = med([r['p99_us'] for r in ours])
+            print(f"{n:>3} in flight: {mine} p99 {p99:.1f} µs (goal < 100 µs: {'met' if p99 < 100 else 'missed'})")
 EOF

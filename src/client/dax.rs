@@ -119,9 +119,32 @@ impl AssumedRoleCredentials {
             .retry_classifier(RetryOnExpiredToken::new()))
     }
 
-    /// The transport for `endpoint` and `options`: the one already in use by a client built
-    /// from these credentials with the same endpoint and options, else a new one.
-    fn dax_transport(&self, endpoint: &str, options: DaxOptions) -> Result<DaxTransport, Error> {
+    /// The DAX transport behind [`dax_with`](Self::dax_with) for `endpoint` and `options`:
+    /// the one already in use by a client built from these credentials with the same endpoint
+    /// and options (same connections), else a new one. Its
+    /// [direct calls](crate::dax::transport::DaxTransport#direct-calls) (`get_item`,
+    /// `put_item`, ...) run the ten data operations without the SDK client's per-request
+    /// machinery, for hot paths, with these credentials and their rotations.
+    ///
+    /// ```no_run
+    /// # async fn f(creds: cross_account_dynamodb::AssumedRoleCredentials) -> Result<(), Box<dyn std::error::Error>> {
+    /// use aws_sdk_dynamodb::operation::get_item::GetItemInput;
+    /// use aws_sdk_dynamodb::types::AttributeValue;
+    /// use cross_account_dynamodb::DaxOptions;
+    ///
+    /// let dax = creds.dax_transport("daxs://orders.abc123.dax-clusters.eu-west-1.amazonaws.com", DaxOptions::default())?;
+    /// let input = GetItemInput::builder()
+    ///     .table_name("orders")
+    ///     .key("pk", AttributeValue::S("order#1".into()))
+    ///     .build()?;
+    /// let item = dax.get_item(input).await?.item;
+    /// # Ok(()) }
+    /// ```
+    pub fn dax_transport(
+        &self,
+        endpoint: &str,
+        options: DaxOptions,
+    ) -> Result<DaxTransport, Error> {
         let owner = Arc::as_ptr(self.inner()) as usize;
         let mut transports = TRANSPORTS.lock().unwrap_or_else(PoisonError::into_inner);
         transports.retain(|t| t.transport.upgrade().is_some());

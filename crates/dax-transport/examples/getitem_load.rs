@@ -5,7 +5,7 @@
 //! ```sh
 //! cargo run --release -p xacct-dax-transport --example getitem_load -- \
 //!   --endpoint dax://127.0.0.1:8111 --region us-east-1 --table orders --pk bench#1 --sk 1 \
-//!   --in-flight 32 --seconds 10 [--warmup-seconds 2] [--count N] [--workers 1] [--seed]
+//!   --in-flight 32 --seconds 10 [--warmup-seconds 2] [--count N] [--workers 1] [--seed] [--direct]
 //! ```
 //!
 //! `--in-flight N` tasks each send GetItem after GetItem; after the warm-up, requests are
@@ -13,7 +13,8 @@
 //! time (user + sys) of this process over the measured window comes from `/proc/self/stat`.
 //! `--seed` first writes the item (`pk`, `sk` and 8 more attributes) through DAX. Prints one
 //! JSON object. Credentials: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (any key, unless the
-//! server checks them). `--workers 0` runs on a current-thread runtime.
+//! server checks them). `--workers 0` runs on a current-thread runtime. `--direct` sends the
+//! measured GetItems as direct calls (`DaxTransport::get_item`) instead of through the client.
 #![allow(clippy::print_stdout, clippy::disallowed_methods)]
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::operation::get_item::GetItemInput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use xacct_dax_transport::DaxTransport;
 
@@ -39,6 +41,7 @@ struct Args {
     count: Option<u64>,
     workers: usize,
     seed: bool,
+    direct: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -54,6 +57,7 @@ fn parse() -> Result<Args, String> {
         count: None,
         workers: 1,
         seed: false,
+        direct: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -71,6 +75,7 @@ fn parse() -> Result<Args, String> {
             "--count" => a.count = Some(num(value()?)? as u64),
             "--workers" => a.workers = num(value()?)? as usize,
             "--seed" => a.seed = true,
+            "--direct" => a.direct = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -174,6 +179,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut tasks = Vec::new();
     for _ in 0..args.in_flight {
         let (client, key, table) = (client.clone(), key.clone(), args.table.clone());
+        let direct = args.direct.then(|| transport.clone());
         let (measuring, stop, counted, errors) = (
             measuring.clone(),
             stop.clone(),
@@ -184,18 +190,34 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             let mut lat: Vec<u64> = Vec::with_capacity(1 << 16);
             while !stop.load(Relaxed) {
                 let t = Instant::now();
-                let r = client
-                    .get_item()
-                    .table_name(&table)
-                    .set_key(Some(key.clone()))
-                    .send()
-                    .await;
+                let found = match &direct {
+                    Some(transport) => {
+                        let input = GetItemInput::builder()
+                            .table_name(&table)
+                            .set_key(Some(key.clone()))
+                            .build()
+                            .expect("table and key are set");
+                        transport
+                            .get_item(input)
+                            .await
+                            .map(|o| o.item.is_some())
+                            .map_err(drop)
+                    }
+                    None => client
+                        .get_item()
+                        .table_name(&table)
+                        .set_key(Some(key.clone()))
+                        .send()
+                        .await
+                        .map(|o| o.item.is_some())
+                        .map_err(drop),
+                };
                 let ns = t.elapsed().as_nanos() as u64;
                 if !measuring.load(Relaxed) {
                     continue;
                 }
-                match r {
-                    Ok(out) if out.item().is_some() => lat.push(ns),
+                match found {
+                    Ok(true) => lat.push(ns),
                     _ => {
                         errors.fetch_add(1, Relaxed);
                     }
@@ -226,7 +248,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     lat.sort_unstable();
     let n = lat.len() as f64;
     let json = serde_json::json!({
-        "client": "rust-xacct",
+        "client": if args.direct { "rust-xacct-direct" } else { "rust-xacct" },
         "in_flight": args.in_flight,
         "workers": args.workers,
         "attributes": attributes,

@@ -9,6 +9,7 @@ use aws_smithy_async::rt::sleep::{default_async_sleep, SharedAsyncSleep};
 use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_runtime_api::client::auth::AuthSchemeId;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::retry::RetryConfig;
 use aws_types::SdkConfig;
 use tokio::sync::watch;
 
@@ -46,9 +47,49 @@ pub(crate) type KeyRejected = Arc<dyn Fn(&str) + Send + Sync>;
 /// let tables = dax.describe_table().table_name("orders").send().await?; // forwarded
 /// # Ok(()) }
 /// ```
+///
+/// # Direct calls
+///
+/// The ten data operations can also run on the transport itself: [`get_item`](Self::get_item),
+/// [`put_item`](Self::put_item), [`update_item`](Self::update_item),
+/// [`delete_item`](Self::delete_item), [`query`](Self::query), [`scan`](Self::scan),
+/// [`batch_get_item`](Self::batch_get_item), [`batch_write_item`](Self::batch_write_item),
+/// [`transact_get_items`](Self::transact_get_items) and
+/// [`transact_write_items`](Self::transact_write_items) take the SDK's input type and return
+/// its output type. They skip the SDK client's per-request machinery (runtime plugins,
+/// interceptors, type-erased boxes), which is about five sixths of a GetItem's client-side
+/// cost (BENCHMARKS.md): for hot paths. They share the nodes, connections, authorization,
+/// caches and telemetry of requests through clients of this transport. The differences:
+/// * errors are a [`DirectError`](crate::DirectError) (the DynamoDB error code, or the
+///   [`DaxError`](crate::DaxError)), not the SDK's per-operation error types;
+/// * retries follow [`DaxTransportBuilder::retry_config`] (the `SdkConfig`'s, through
+///   `configure`): throttling, 5xx errors and transport failures that are safe to repeat, with
+///   the SDK's jittered exponential backoff, each on another node when one is up; a
+///   TransactWriteItems without a `ClientRequestToken` gets one, the same on every attempt;
+/// * no SDK interceptor runs (yours included), and the SDK's operation metrics are not
+///   recorded: the transport's own `xacct.dax.op.duration` and `xacct.dax.op.errors` are.
+///
+/// ```no_run
+/// # async fn f(transport: xacct_dax_transport::DaxTransport) -> Result<(), Box<dyn std::error::Error>> {
+/// use aws_sdk_dynamodb::operation::get_item::GetItemInput;
+/// use aws_sdk_dynamodb::types::AttributeValue;
+///
+/// let input = GetItemInput::builder()
+///     .table_name("orders")
+///     .key("pk", AttributeValue::S("order#1".into()))
+///     .build()?;
+/// let item = transport.get_item(input).await?.item;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct DaxTransport {
     client: DaxHttpClient,
+}
+
+impl DaxTransport {
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.client.shared
+    }
 }
 
 impl fmt::Debug for DaxTransport {
@@ -115,6 +156,7 @@ impl DaxTransport {
             time: None,
             sleep: None,
             user_agent: None,
+            retry: None,
         }
     }
 
@@ -225,6 +267,7 @@ pub struct DaxTransportBuilder {
     time: Option<SharedTimeSource>,
     sleep: Option<SharedAsyncSleep>,
     user_agent: Option<String>,
+    retry: Option<RetryConfig>,
 }
 
 impl fmt::Debug for DaxTransportBuilder {
@@ -237,13 +280,15 @@ impl fmt::Debug for DaxTransportBuilder {
             .field("on_key_rejected", &self.on_key_rejected.is_some())
             .field("region", &self.region)
             .field("forward_endpoint", &self.forward_endpoint)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
 
 impl DaxTransportBuilder {
     /// Takes the region, the time source, the sleep, the `endpoint_url` (for forwarded
-    /// operations) and the HTTP client (for forwarded operations) from an `SdkConfig`.
+    /// operations), the HTTP client (for forwarded operations) and the retry configuration
+    /// (for [direct calls](DaxTransport#direct-calls)) from an `SdkConfig`.
     /// Values set on this builder win, whatever the order.
     ///
     /// ```
@@ -268,6 +313,27 @@ impl DaxTransportBuilder {
         if self.forward_client.is_none() {
             self.forward_client = sdk.http_client();
         }
+        if self.retry.is_none() {
+            self.retry = sdk.retry_config().cloned();
+        }
+        self
+    }
+
+    /// The attempts and backoff of [direct calls](DaxTransport#direct-calls) (default: the
+    /// `SdkConfig`'s, given to [`configure`](Self::configure), else the SDK's standard: 3
+    /// attempts, backoff from 1 s). Requests through an `aws_sdk_dynamodb::Client` follow that
+    /// client's own retry configuration.
+    ///
+    /// ```
+    /// use aws_smithy_types::retry::RetryConfig;
+    /// use std::time::Duration;
+    ///
+    /// let b = xacct_dax_transport::DaxTransport::builder("dax://127.0.0.1:8111").retry_config(
+    ///     RetryConfig::standard().with_max_attempts(5).with_initial_backoff(Duration::from_millis(20)),
+    /// );
+    /// ```
+    pub fn retry_config(mut self, retry: RetryConfig) -> Self {
+        self.retry = Some(retry);
         self
     }
 
@@ -460,6 +526,7 @@ impl DaxTransportBuilder {
             user_agent: self
                 .user_agent
                 .unwrap_or_else(|| format!("xacct-dax-transport/{}", env!("CARGO_PKG_VERSION"))),
+            retry: self.retry.unwrap_or_else(RetryConfig::standard),
         };
         let forward = Forwarder {
             endpoint: forward_endpoint,

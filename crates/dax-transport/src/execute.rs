@@ -1,6 +1,7 @@
 //! Running one attempt of a prepared operation: node choice, connection, the control calls
 //! the codec asks for, the request, the reply, and what a failure means for a retry.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,28 +27,40 @@ pub(crate) async fn execute(
     invocation: Option<String>,
     limits: Limits,
 ) -> Result<DaxOutput, Failure> {
-    let not_sent = |error: DaxError| Failure::Transport {
-        error,
-        retry_safe: true,
-    };
     let avoid = invocation.as_deref().and_then(|id| shared.last_node(id));
-    let node = shared
-        .cluster
-        .pick(shared, op.write, avoid)
-        .await
-        .map_err(not_sent)?;
-    tracing::Span::current().record("node", tracing::field::display(node.addr));
-    let result = attempt(shared, op, &node, limits).await;
+    let (result, node) = execute_avoiding(shared, op, avoid, limits).await;
     // Only a failed attempt is followed by a retry that asks which node to avoid: the
     // successful path touches the map only to clear an earlier failure.
-    if let Some(id) = invocation {
+    if let (Some(id), Some(node)) = (invocation, node) {
         match &result {
-            Err(_) => shared.remember_node(id, node.addr),
+            Err(_) => shared.remember_node(id, node),
             Ok(_) if avoid.is_some() => shared.forget_node(&id),
             Ok(_) => {}
         }
     }
     result
+}
+
+/// One attempt on a node other than `avoid` (the node of the previous failed attempt) when
+/// another is up; also returns the node it used, if it got that far.
+pub(crate) async fn execute_avoiding(
+    shared: &Arc<Shared>,
+    op: &Prepared,
+    avoid: Option<SocketAddr>,
+    limits: Limits,
+) -> (Result<DaxOutput, Failure>, Option<SocketAddr>) {
+    let node = match shared.cluster.pick(shared, op.write, avoid).await {
+        Ok(node) => node,
+        Err(error) => {
+            let failure = Failure::Transport {
+                error,
+                retry_safe: true,
+            };
+            return (Err(failure), None);
+        }
+    };
+    tracing::Span::current().record("node", tracing::field::display(node.addr));
+    (attempt(shared, op, &node, limits).await, Some(node.addr))
 }
 
 /// One attempt on `node`: connection, control calls, request, reply.

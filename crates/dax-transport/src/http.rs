@@ -124,12 +124,11 @@ impl HttpConnector for DaxConnector {
                 .now()
                 .duration_since(started)
                 .unwrap_or_default();
-            let error = match &result {
-                Ok(_) => None,
-                Err(Failure::Service { name, .. }) => Some(name.as_str()),
-                Err(Failure::Transport { error, .. }) => Some(error.kind().as_str()),
-            };
-            telemetry::op_finished(operation, took, error);
+            telemetry::op_finished(
+                operation,
+                took,
+                result.as_ref().err().map(Failure::error_type),
+            );
             respond(result)
         };
         HttpConnectorFuture::new(tracing::Instrument::instrument(fut, span))

@@ -72,14 +72,24 @@
 //! | `ops` | per operation: typed inputs/outputs, legacy checks, expressions, codec calls |
 //! | `execute` | one attempt: node, connection, control calls, request, reply, retry safety |
 //! | `http` | the `HttpClient` and its connector: DAX or forward, responses |
+//! | `direct` | [direct calls](DaxTransport#direct-calls): the ten operations without the SDK client, their retries |
+//! | `direct_error` | [`DirectError`] |
 //! | `side_channel` | the interceptor carrying typed inputs and outputs |
 //! | `forward` | operations DAX does not serve, re-signed and sent to DynamoDB |
 //! | `error` | [`DaxError`], error bodies, retry safety |
 //!
+//! # Direct calls
+//!
+//! For hot paths the ten data operations also run on the transport itself, without the SDK
+//! client's per-request machinery: [`DaxTransport::get_item`] and the others take the SDK's
+//! input type and return its output type, with a [`DirectError`] (see
+//! [direct calls](DaxTransport#direct-calls)).
+//!
 //! # Retries
 //!
-//! The SDK's retry strategy is the only retry layer. Each attempt asks the transport for a
-//! node and, after a failure, gets another one. A failure is retryable only when the request
+//! For SDK requests, the SDK's retry strategy is the only retry layer (direct calls apply the
+//! same rules themselves). Each attempt asks the transport for a node and, after a failure,
+//! gets another one. A failure is retryable only when the request
 //! provably was not sent (connect, TLS, pool wait, auth error reply) or the operation is
 //! idempotent (reads; TransactWriteItems, which always carries a ClientRequestToken). A
 //! PutItem, UpdateItem, DeleteItem or BatchWriteItem whose bytes may have reached a node that
@@ -100,6 +110,8 @@ mod builder;
 mod cluster;
 mod config_error;
 mod connection;
+mod direct;
+mod direct_error;
 mod endpoint;
 mod error;
 mod execute;
@@ -125,6 +137,7 @@ use futures_util::future::Either;
 
 pub use builder::{DaxTransport, DaxTransportBuilder, WeakDaxTransport};
 pub use config_error::ConfigError;
+pub use direct_error::DirectError;
 pub use endpoint::ClusterEndpoint;
 pub use error::DaxError;
 pub use options::DaxOptions;
@@ -169,6 +182,8 @@ pub(crate) struct Settings {
     pub(crate) health_interval: Duration,
     pub(crate) auth: AuthPolicy,
     pub(crate) user_agent: String,
+    /// Attempts and backoff of direct calls (the SDK's retry strategy drives SDK requests).
+    pub(crate) retry: aws_smithy_types::retry::RetryConfig,
 }
 
 /// State shared by every clone of the transport.

@@ -89,6 +89,15 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
+    /// The `error.type` attribute of the operation metrics: the error code, or the transport
+    /// failure's kind.
+    pub(crate) fn error_type(&self) -> &str {
+        match self {
+            Failure::Service { name, .. } => name,
+            Failure::Transport { error, .. } => error.kind().as_str(),
+        }
+    }
+
     pub(crate) fn validation(message: impl Into<String>) -> Self {
         Failure::Service {
             name: "ValidationException".into(),
