@@ -251,6 +251,21 @@ async fn dax_part(meter: &MemoryMeter) {
     assert_eq!(meter.sum(AUTH, &[]), auths + 1.0);
     assert_eq!(meter.sum(CREATED, &[]), 1.0);
 
+    // A direct call on the same transport: the same instruments, the same connection.
+    let transport = creds
+        .dax_transport(gw.endpoint(), Default::default())
+        .unwrap();
+    let input = aws_sdk_dynamodb::operation::get_item::GetItemInput::builder()
+        .table_name(stack.table())
+        .set_key(Some(key("telemetry-missing")))
+        .build()
+        .unwrap();
+    transport.get_item(input).await.unwrap();
+    assert_eq!(meter.count(DURATION, &get_ok), 4);
+    assert_eq!(meter.sum(CREATED, &[]), 1.0);
+    assert_eq!(meter.sum(AUTH, &[]), auths + 1.0);
+    drop(transport);
+
     // An error reply, counted by operation and error type.
     let err = dax
         .get_item()
