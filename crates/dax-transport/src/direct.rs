@@ -60,20 +60,11 @@ impl DaxTransport {
                 node = tracing::field::Empty,
                 attempt
             );
-            let started = shared.time.now();
+            let timer = telemetry::OpTimer::start(&shared.time, operation);
             let (result, node) = execute_avoiding(shared, &op, avoid, limits)
                 .instrument(span)
                 .await;
-            let took = shared
-                .time
-                .now()
-                .duration_since(started)
-                .unwrap_or_default();
-            telemetry::op_finished(
-                operation,
-                took,
-                result.as_ref().err().map(Failure::error_type),
-            );
+            timer.finish(result.as_ref().err().map(Failure::error_type));
             let failure = match result {
                 Ok(output) => return Ok(output),
                 Err(f) => f,

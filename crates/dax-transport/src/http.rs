@@ -114,21 +114,12 @@ impl HttpConnector for DaxConnector {
             attempt = request.extension::<AttemptNumber>().map_or(0, |a| a.0),
         );
         let fut = async move {
-            let started = shared.time.now();
+            let timer = telemetry::OpTimer::start(&shared.time, operation);
             let result = match prepare((*input).clone()) {
                 Ok(op) => execute(&shared, &op, invocation, limits).await,
                 Err(f) => Err(f),
             };
-            let took = shared
-                .time
-                .now()
-                .duration_since(started)
-                .unwrap_or_default();
-            telemetry::op_finished(
-                operation,
-                took,
-                result.as_ref().err().map(Failure::error_type),
-            );
+            timer.finish(result.as_ref().err().map(Failure::error_type));
             respond(result)
         };
         HttpConnectorFuture::new(tracing::Instrument::instrument(fut, span))

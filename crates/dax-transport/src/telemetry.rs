@@ -10,8 +10,9 @@
 use std::collections::BTreeMap;
 use std::ops::Add;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_observability::global::get_telemetry_provider;
 use aws_smithy_observability::instruments::{AsyncMeasure, Histogram, MonotonicCounter};
 use aws_smithy_observability::meter::Meter;
@@ -199,8 +200,35 @@ fn observe(
     }
 }
 
+/// Times one attempt of a DAX operation, on the injected clock, for [`op_finished`].
+pub(crate) struct OpTimer<'a> {
+    time: &'a SharedTimeSource,
+    operation: &'static str,
+    started: SystemTime,
+}
+
+impl<'a> OpTimer<'a> {
+    pub(crate) fn start(time: &'a SharedTimeSource, operation: &'static str) -> Self {
+        OpTimer {
+            time,
+            operation,
+            started: time.now(),
+        }
+    }
+
+    /// The attempt ended (`error`: its error type, `None` on success).
+    pub(crate) fn finish(self, error: Option<&str>) {
+        let took = self
+            .time
+            .now()
+            .duration_since(self.started)
+            .unwrap_or_default();
+        op_finished(self.operation, took, error);
+    }
+}
+
 /// One attempt of a DAX operation ended (`error`: its error type, `None` on success).
-pub(crate) fn op_finished(operation: &'static str, duration: Duration, error: Option<&str>) {
+fn op_finished(operation: &'static str, duration: Duration, error: Option<&str>) {
     let Some(i) = instruments() else { return };
     let mut a = Attributes::new();
     a.set("operation", AttributeValue::String(operation.into()));
