@@ -44,8 +44,16 @@ impl DaxTransport {
             }
         }
         let operation = input.name();
-        let op = prepare(input).map_err(DirectError::from_failure)?;
         let shared = self.shared();
+        let op = match prepare(input) {
+            Ok(op) => op,
+            Err(failure) => {
+                // Counted like an SDK request refused before any I/O.
+                telemetry::OpTimer::start(&shared.time, operation)
+                    .finish(Some(failure.error_type()));
+                return Err(DirectError::from_failure(failure));
+            }
+        };
         let settings = &shared.settings;
         let limits = Limits {
             connect: settings.connect_timeout,
@@ -95,7 +103,7 @@ fn backoff(retry: &RetryConfig, attempt: u32) -> Duration {
     let exp = 2f64.powi(attempt.saturating_sub(1).min(30) as i32);
     let ceiling =
         (retry.initial_backoff().as_secs_f64() * exp).min(retry.max_backoff().as_secs_f64());
-    Duration::from_secs_f64(ceiling * fastrand::f64())
+    Duration::try_from_secs_f64(ceiling * fastrand::f64()).unwrap_or(retry.max_backoff())
 }
 
 /// One public method per operation: the typed input in, the typed output out.
@@ -160,6 +168,13 @@ mod tests {
             assert!(backoff(&retry, 2) <= Duration::from_millis(200));
             assert!(backoff(&retry, 3) <= Duration::from_millis(300));
             assert!(backoff(&retry, 40) <= Duration::from_millis(300));
+        }
+        // No overflow with the largest settings.
+        let huge = RetryConfig::standard()
+            .with_initial_backoff(Duration::MAX)
+            .with_max_backoff(Duration::MAX);
+        for _ in 0..200 {
+            assert!(backoff(&huge, u32::MAX) <= Duration::MAX);
         }
     }
 
