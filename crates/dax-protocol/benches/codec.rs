@@ -20,46 +20,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::{json, Value};
 use xacct_dax_protocol::codec::*;
 
-type Item = HashMap<String, AttributeValue>;
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_owned())
-}
-fn n(v: &str) -> AttributeValue {
-    AttributeValue::N(v.to_owned())
-}
-
-/// A typical small item (the fixtures' "rich" item: every type once).
-fn small_item(pk: &str, sk: &str) -> Item {
-    HashMap::from([
-        ("pk".into(), s(pk)),
-        ("sk".into(), n(sk)),
-        ("str".into(), s("héllo world")),
-        ("num".into(), n("-12.50")),
-        (
-            "bin".into(),
-            AttributeValue::B(Blob::new(vec![0, 255, 7, 9])),
-        ),
-        ("bool".into(), AttributeValue::Bool(true)),
-        ("nul".into(), AttributeValue::Null(true)),
-        (
-            "ss".into(),
-            AttributeValue::Ss(vec!["a".into(), "b".into()]),
-        ),
-        (
-            "ns".into(),
-            AttributeValue::Ns(vec!["1".into(), "2.5".into()]),
-        ),
-        ("list".into(), AttributeValue::L(vec![s("x"), n("1")])),
-        (
-            "map".into(),
-            AttributeValue::M(HashMap::from([
-                ("k".into(), s("v")),
-                ("n".into(), n("1.5")),
-            ])),
-        ),
-    ])
-}
+#[path = "support/items.rs"]
+mod items;
+use items::{n, s, small_item, Item};
 
 /// About 4 KB of attributes (CBOR), a realistic mix.
 fn item_4k() -> Item {

@@ -11,8 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use aws_sdk_dynamodb::operation::get_item::{GetItemInput, GetItemOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType as T};
-use aws_smithy_types::Blob;
 use xacct_dax_protocol::codec::*;
+
+#[path = "support/items.rs"]
+mod items;
+use items::{n, s, small_item};
 
 struct Counting;
 
@@ -42,45 +45,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static A: Counting = Counting;
 
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_owned())
-}
-fn n(v: &str) -> AttributeValue {
-    AttributeValue::N(v.to_owned())
-}
-
-/// The `codec` bench's small item: every type once.
-fn small_item() -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        ("pk".into(), s("k1")),
-        ("sk".into(), n("3.14")),
-        ("str".into(), s("héllo world")),
-        ("num".into(), n("-12.50")),
-        (
-            "bin".into(),
-            AttributeValue::B(Blob::new(vec![0, 255, 7, 9])),
-        ),
-        ("bool".into(), AttributeValue::Bool(true)),
-        ("nul".into(), AttributeValue::Null(true)),
-        (
-            "ss".into(),
-            AttributeValue::Ss(vec!["a".into(), "b".into()]),
-        ),
-        (
-            "ns".into(),
-            AttributeValue::Ns(vec!["1".into(), "2.5".into()]),
-        ),
-        ("list".into(), AttributeValue::L(vec![s("x"), n("1")])),
-        (
-            "map".into(),
-            AttributeValue::M(HashMap::from([
-                ("k".into(), s("v")),
-                ("n".into(), n("1.5")),
-            ])),
-        ),
-    ])
-}
-
 fn count<R>(rounds: u64, mut f: impl FnMut() -> R) -> (f64, f64) {
     let (a0, b0) = (ALLOCS.load(Relaxed), BYTES.load(Relaxed));
     for _ in 0..rounds {
@@ -108,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let exprs = CompiledExpressions::default();
     let mut reply = Vec::new();
     let output = GetItemOutput::builder()
-        .set_item(Some(small_item()))
+        .set_item(Some(small_item("k1", "3.14")))
         .build();
     encode_get_item_response(&output, &get, None, &catalog, &mut reply)?;
     let mut frame = Vec::with_capacity(64);
