@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_runtime::retries::classifiers::TRANSIENT_ERRORS;
 use aws_sdk_dynamodb::operation::{
     batch_get_item::{BatchGetItemInput, BatchGetItemOutput},
     batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput},
@@ -88,12 +89,14 @@ impl DaxTransport {
 }
 
 /// Whether a failed attempt may be tried again: what the SDK's standard retry strategy
-/// retries (throttling, 5xx errors, transport failures) where the transport says a retry is
-/// safe (a write whose outcome is unknown is not).
+/// retries (its throttling and transient error codes, 5xx errors, transport failures) where
+/// the transport says a retry is safe (a write whose outcome is unknown is not).
 fn retryable(failure: &Failure) -> bool {
     match failure {
         Failure::Transport { retry_safe, .. } => *retry_safe,
-        Failure::Service { name, status, .. } => *status >= 500 || is_throttling_code(name),
+        Failure::Service { name, status, .. } => {
+            *status >= 500 || is_throttling_code(name) || TRANSIENT_ERRORS.contains(&name.as_str())
+        }
     }
 }
 
@@ -188,6 +191,8 @@ mod tests {
         };
         assert!(retryable(&service("ThrottlingException", 400)));
         assert!(retryable(&service("InternalServerError", 500)));
+        assert!(retryable(&service("TransactionInProgressException", 400)));
+        assert!(retryable(&service("RequestTimeoutException", 400)));
         assert!(!retryable(&service("ConditionalCheckFailedException", 400)));
         assert!(!retryable(&service("ValidationException", 400)));
         let transport = |retry_safe| Failure::Transport {

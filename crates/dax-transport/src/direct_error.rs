@@ -1,5 +1,6 @@
 //! [`DirectError`]: how a direct call failed.
 
+use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
 use aws_sdk_dynamodb::types::CancellationReason;
 
 use crate::error::DaxError;
@@ -177,18 +178,9 @@ impl DirectError {
     }
 }
 
-/// The error codes DynamoDB and DAX throttle with (the SDK's throttling classification, for
-/// the codes these services send).
+/// A throttling error code, by the list the SDK's own retry classifier uses.
 pub(crate) fn is_throttling_code(code: &str) -> bool {
-    matches!(
-        code,
-        "ThrottlingException"
-            | "ProvisionedThroughputExceededException"
-            | "RequestLimitExceeded"
-            | "TransactionInProgressException"
-            | "LimitExceededException"
-            | "Throttling"
-    )
+    THROTTLING_ERRORS.contains(&code)
 }
 
 #[cfg(test)]
